@@ -1,0 +1,91 @@
+"""One typed configuration for every Daoban process.
+
+All state lives under ``home`` (database, index, trained models, logs) so that two
+instances with different homes and ports can run side by side; what is costly to
+rebuild and identical between instances (virtualenvs, the converted embedding
+model, trained Rasa models keyed by fingerprint) lives under ``cache_dir``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DAOBAN_", env_file=None, extra="ignore")
+
+    home: Path = Field(default=REPO_ROOT / "var", description="all state of this instance")
+    cache_dir: Path = Field(default=REPO_ROOT / "var" / "cache", description="costly, shareable build outputs")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under home when unset")
+
+    host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    rasa_port: int = Field(default=5005, ge=1, le=65535)
+    actions_port: int = Field(default=5055, ge=1, le=65535)
+
+    e5_model_dir: Path | None = Field(default=None, description="converted sentence-transformers folder")
+    seed_dir: Path = Field(default=REPO_ROOT / "knowledge" / "demo", description="knowledge imported at set-up")
+    bot_dir: Path = Field(default=REPO_ROOT / "bot")
+
+    rasa_timeout_s: float = Field(default=30.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("home", "cache_dir", "seed_dir", "bot_dir", "e5_model_dir")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'daoban.db'}"
+
+    @property
+    def embedding_model_dir(self) -> Path:
+        return self.e5_model_dir or self.cache_dir / "models" / "multilingual-e5-small"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def rasa_models_dir(self) -> Path:
+        return self.cache_dir / "rasa-models"
+
+    @property
+    def rasa_venv(self) -> Path:
+        return self.cache_dir / "venv-rasa"
+
+    @property
+    def app_venv(self) -> Path:
+        return self.cache_dir / "venv-app"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://{self.host}:{self.actions_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; tests pass overrides instead of patching globals."""
+    return Settings(**overrides)  # type: ignore[arg-type]
