@@ -1,0 +1,108 @@
+"""Fusing the two rankings and deciding whether to answer, suggest or refuse.
+
+e5 cosines of unrelated Chinese sentences still sit around 0.75-0.85, so one raw
+threshold can't tell "in scope" from "out of scope". The decision therefore looks
+at agreement between the sparse and dense rankings and at the margin between the
+first and second record, with a floor on the best dense score for rejection.
+The numbers are calibrated by ``bench/`` on held-out questions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Decision = Literal["answer", "suggest", "reject"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    code: str
+    kind: str
+    name: str
+    score: float
+    dense: float
+    sparse: float
+    dense_rank: int
+    sparse_rank: int | None
+    matched: str
+
+
+@dataclass(frozen=True)
+class DecisionPolicy:
+    rrf_k: int = 60
+    reject_below: float = 0.885
+    lexical_floor: float = 0.90
+    answer_margin: float = 0.015
+    sparse_ratio: float = 0.8
+    suggest_window: float = 0.03
+    max_suggestions: int = 4
+
+    def __post_init__(self) -> None:
+        if self.rrf_k <= 0:
+            raise ValueError(f"rrf_k must be > 0, got {self.rrf_k}")
+        if not 0 < self.reject_below < 1:
+            raise ValueError(f"reject_below must be in (0, 1), got {self.reject_below}")
+        if self.max_suggestions < 2:
+            raise ValueError(f"max_suggestions must be >= 2, got {self.max_suggestions}")
+
+
+@dataclass(frozen=True)
+class PooledScores:
+    """Best score per record on each side, with the text that earned the dense one."""
+
+    dense: dict[str, float] = field(default_factory=dict)
+    sparse: dict[str, float] = field(default_factory=dict)
+    matched: dict[str, str] = field(default_factory=dict)
+
+
+def fuse(pooled: PooledScores, names: dict[str, tuple[str, str]], policy: DecisionPolicy) -> list[Candidate]:
+    """Reciprocal-rank fusion of the per-record rankings."""
+    dense_order = sorted(pooled.dense, key=lambda c: -pooled.dense[c])
+    sparse_order = sorted((c for c in pooled.sparse if pooled.sparse[c] > 0), key=lambda c: -pooled.sparse[c])
+    dense_rank = {c: i + 1 for i, c in enumerate(dense_order)}
+    sparse_rank = {c: i + 1 for i, c in enumerate(sparse_order)}
+    codes = set(dense_rank) | set(sparse_rank)
+    candidates = []
+    for code in codes:
+        if code not in names:
+            continue
+        d_rank = dense_rank.get(code, len(dense_order) + 1)
+        s_rank = sparse_rank.get(code)
+        score = 1.0 / (policy.rrf_k + d_rank) + (1.0 / (policy.rrf_k + s_rank) if s_rank else 0.0)
+        kind, name = names[code]
+        candidates.append(
+            Candidate(
+                code=code, kind=kind, name=name, score=score,
+                dense=pooled.dense.get(code, 0.0), sparse=pooled.sparse.get(code, 0.0),
+                dense_rank=d_rank, sparse_rank=s_rank, matched=pooled.matched.get(code, ""),
+            )
+        )
+    candidates.sort(key=lambda c: (-c.score, -c.dense, c.code))
+    return candidates
+
+
+def decide(candidates: list[Candidate], policy: DecisionPolicy) -> tuple[Decision, list[Candidate]]:
+    """Return the decision and the candidates the citizen should see for it.
+
+    Answer only when the top record leads clearly: first on the dense side by a
+    margin, or first on both sides with the sparse runner-up well behind. Two
+    records neck and neck ("社保卡": 申领 or 补换?) become a question instead.
+    """
+    if not candidates:
+        return "reject", []
+    top = candidates[0]
+    best_dense = max(c.dense for c in candidates)
+    if best_dense < policy.reject_below or (top.sparse_rank is None and best_dense < policy.lexical_floor):
+        return "reject", []
+    rest = candidates[1:]
+    dense_margin = top.dense - max((c.dense for c in rest), default=0.0)
+    sparse_runner_up = max((c.sparse for c in rest), default=0.0)
+    sparse_clear = top.sparse > 0 and sparse_runner_up <= policy.sparse_ratio * top.sparse
+    if top.dense_rank == 1 and (dense_margin >= policy.answer_margin or (top.sparse_rank == 1 and sparse_clear)):
+        return "answer", [top]
+    close = [c for c in candidates if top.dense - c.dense <= policy.suggest_window or c.sparse_rank == 1]
+    close = sorted(close, key=lambda c: -c.score)[: policy.max_suggestions]
+    if len(close) < 2:
+        return "answer", [top]
+    return "suggest", close

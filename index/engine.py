@@ -1,0 +1,177 @@
+"""The retrieval engine every channel and action asks: which record does this question mean?
+
+It keeps the published records it indexed, so an answer is composed from the
+exact record version that was retrieved, and it follows the knowledge base's
+``revision``: ``sync`` applies only what changed since it last looked.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from index.decision import Candidate, Decision, DecisionPolicy, PooledScores, decide, fuse
+from index.documents import SearchDoc, documents_for, kb_user_words
+from index.embedder import Embedder
+from index.errors import BadQuery
+from index.sparse import SparseIndex
+from index.tokens import ChineseTokenizer
+from knowledge.schema import Item, Record
+from knowledge.store import Changes, KnowledgeStore
+
+logger = logging.getLogger(__name__)
+
+PASSAGE, QUERY = "passage", "query"
+MAX_QUERY_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    decision: Decision
+    candidates: list[Candidate]
+    shown: list[Candidate]
+    revision: int
+
+
+class RetrievalEngine:
+    def __init__(self, embedder: Embedder, policy: DecisionPolicy | None = None, jieba_cache: Path | None = None):
+        self._embedder = embedder
+        self._policy = policy or DecisionPolicy()
+        self._jieba_cache = jieba_cache
+        self._lock = threading.RLock()
+        self._records: dict[str, Record] = {}
+        self._docs: list[SearchDoc] = []
+        self._vectors = np.zeros((0, embedder.dim), dtype=np.float32)
+        self._dense = faiss.IndexFlatIP(embedder.dim)
+        self._tokenizer: ChineseTokenizer | None = None
+        self._sparse: SparseIndex | None = None
+        self.revision = 0
+        self.kb_hash = ""
+
+    # ---- state -------------------------------------------------------------
+
+    @property
+    def model_id(self) -> str:
+        return self._embedder.model_id
+
+    @property
+    def documents(self) -> list[SearchDoc]:
+        return list(self._docs)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self._vectors
+
+    def record(self, code: str) -> Record | None:
+        return self._records.get(code)
+
+    def records(self) -> list[Record]:
+        return list(self._records.values())
+
+    def items(self) -> list[Item]:
+        return [r for r in self._records.values() if isinstance(r, Item)]
+
+    # ---- building ----------------------------------------------------------
+
+    def load(self, records: Iterable[Record], revision: int, kb_hash: str,
+             docs: list[SearchDoc] | None = None, vectors: np.ndarray | None = None) -> None:
+        """Index ``records`` from scratch; ``docs``/``vectors`` reuse a saved index's embeddings."""
+        with self._lock:
+            self._records = {r.code: r for r in records}
+            if docs is None or vectors is None:
+                docs = [d for r in self._records.values() for d in documents_for(r)]
+                vectors = self._embed_docs(docs)
+            self._docs, self._vectors = docs, vectors
+            self._tokenizer = ChineseTokenizer(kb_user_words(list(self._records.values())), cache_dir=self._jieba_cache)
+            self._rebuild_search_structures()
+            self.revision, self.kb_hash = revision, kb_hash
+        logger.info("indexed %d records as %d documents (revision %d)", len(self._records), len(self._docs), revision)
+
+    def apply(self, changes: Changes, kb_hash: str) -> None:
+        """Re-index only the records that changed; the others keep their vectors."""
+        with self._lock:
+            touched = {r.code for r in changes.upserted} | set(changes.removed)
+            if not touched:
+                self.revision, self.kb_hash = changes.revision, kb_hash
+                return
+            keep = [i for i, d in enumerate(self._docs) if d.code not in touched]
+            for code in changes.removed:
+                self._records.pop(code, None)
+            new_docs: list[SearchDoc] = []
+            for record in changes.upserted:
+                self._records[record.code] = record
+                new_docs.extend(documents_for(record))
+            new_vectors = self._embed_docs(new_docs)
+            self._docs = [self._docs[i] for i in keep] + new_docs
+            self._vectors = np.vstack([self._vectors[keep], new_vectors]).astype(np.float32)
+            assert self._tokenizer is not None
+            self._tokenizer.add_words(kb_user_words(changes.upserted))
+            self._rebuild_search_structures()
+            self.revision, self.kb_hash = changes.revision, kb_hash
+        logger.info("applied revision %d: %d record(s) re-indexed, %d removed",
+                    changes.revision, len(changes.upserted), len(changes.removed))
+
+    def sync(self, store: KnowledgeStore) -> bool:
+        """Catch up with the store; True when something was applied."""
+        current = store.revision()
+        if current == self.revision:
+            return False
+        self.apply(store.changes_since(self.revision), store.content_hash())
+        return True
+
+    def _embed_docs(self, docs: list[SearchDoc]) -> np.ndarray:
+        if not docs:
+            return np.zeros((0, self._embedder.dim), dtype=np.float32)
+        return self._embedder.encode([d.text for d in docs], PASSAGE)
+
+    def _rebuild_search_structures(self) -> None:
+        dense = faiss.IndexFlatIP(self._embedder.dim)
+        if len(self._vectors):
+            dense.add(self._vectors)
+        self._dense = dense
+        assert self._tokenizer is not None
+        self._sparse = SparseIndex(self._tokenizer, [d.text for d in self._docs])
+
+    # ---- searching ---------------------------------------------------------
+
+    def search(self, query: str, top_k: int = 5) -> SearchResult:
+        if not 1 <= top_k <= 50:
+            raise BadQuery(f"top_k must be between 1 and 50, got {top_k}")
+        text = " ".join(query.split())[:MAX_QUERY_CHARS]
+        if not text:
+            raise BadQuery("the question is empty")
+        with self._lock:
+            pooled = self._pooled_scores(text)
+            names = {code: (r.kind, r.name) for code, r in self._records.items()}
+            revision = self.revision
+        candidates = fuse(pooled, names, self._policy)
+        decision, shown = decide(candidates, self._policy)
+        return SearchResult(query=text, decision=decision, candidates=candidates[:top_k], shown=shown, revision=revision)
+
+    def _pooled_scores(self, text: str) -> PooledScores:
+        pooled = PooledScores()
+        if not self._docs:
+            return pooled
+        query_vector = self._embedder.encode([text], QUERY)
+        depth = min(len(self._docs), 256)
+        scores, ids = self._dense.search(query_vector, depth)
+        for score, doc_index in zip(scores[0], ids[0]):
+            if doc_index < 0:
+                continue
+            doc = self._docs[doc_index]
+            if float(score) > pooled.dense.get(doc.code, -1.0):
+                pooled.dense[doc.code] = float(score)
+                pooled.matched[doc.code] = doc.text
+        assert self._sparse is not None
+        sparse_scores = self._sparse.scores(text)
+        for doc_index in np.nonzero(sparse_scores)[0]:
+            code = self._docs[doc_index].code
+            pooled.sparse[code] = max(pooled.sparse.get(code, 0.0), float(sparse_scores[doc_index]))
+        return pooled

@@ -1,0 +1,88 @@
+import pytest
+
+from index.engine import RetrievalEngine
+from index.errors import BadQuery, StaleIndex
+from index.persist import load_index, save_index
+from knowledge.database import make_engine, migrate
+from knowledge.schema import Material
+from knowledge.store import KnowledgeStore
+
+
+@pytest.fixture
+def engine(hashing_embedder, seeded_store, tmp_path):
+    engine = RetrievalEngine(hashing_embedder, jieba_cache=tmp_path / "jieba")
+    engine.load(seeded_store.published(), seeded_store.revision(), seeded_store.content_hash())
+    return engine
+
+
+def test_documents_are_per_field_not_one_blob(engine):
+    docs = [d for d in engine.documents if d.code == "T-JZ-001"]
+    assert {d.field for d in docs} >= {"name", "alias", "question", "summary", "situation"}
+    assert all(len(d.text) < 200 for d in docs)
+
+
+def test_search_finds_by_alias(engine):
+    result = engine.search("社保卡丢了怎么办")
+    assert result.candidates[0].code == "T-SB-002"
+
+
+def test_bad_arguments_are_refused(engine):
+    with pytest.raises(BadQuery, match="top_k"):
+        engine.search("居住证", top_k=0)
+    with pytest.raises(BadQuery, match="empty"):
+        engine.search("   ")
+
+
+def test_sync_reembeds_only_the_changed_record(engine, seeded_store, hashing_embedder, records):
+    edited = records[1].model_copy(update={"aliases": [*records[1].aliases, "身份证遗失"]})
+    seeded_store.import_records([edited], actor="editor")
+    hashing_embedder.calls.clear()
+    assert engine.sync(seeded_store) is True
+    assert sum(hashing_embedder.calls) == len([d for d in engine.documents if d.code == "T-SFZ-003"])
+    assert engine.record("T-SFZ-003").version == 2
+    assert engine.sync(seeded_store) is False
+
+
+def test_saved_index_loads_and_a_foreign_one_is_refused(engine, seeded_store, hashing_embedder, tmp_path, store):
+    folder = tmp_path / "index"
+    save_index(engine, folder)
+    fresh = RetrievalEngine(hashing_embedder, jieba_cache=tmp_path / "jieba")
+    manifest = load_index(fresh, folder, seeded_store)
+    assert manifest["records"] == 5
+    assert fresh.search("社保卡丢了").candidates[0].code == "T-SB-002"
+
+
+def test_index_behind_the_store_catches_up_with_edits(engine, seeded_store, hashing_embedder, tmp_path, records):
+    folder = tmp_path / "index"
+    save_index(engine, folder)
+    edited = records[0].model_copy(update={"materials": [*records[0].materials, Material(name="租房合同")]})
+    seeded_store.import_records([edited], actor="editor")
+    fresh = RetrievalEngine(hashing_embedder, jieba_cache=tmp_path / "jieba")
+    load_index(fresh, folder, seeded_store)
+    assert fresh.record("T-JZ-001").version == 2
+    assert fresh.kb_hash == seeded_store.content_hash()
+
+
+def test_index_of_another_knowledge_base_is_refused(engine, hashing_embedder, tmp_path, records):
+    folder = tmp_path / "index"
+    save_index(engine, folder)
+    other_db = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    migrate(other_db)
+    other = KnowledgeStore(other_db)
+    other.import_records(records[:2], actor="other")  # another base, at the same revision
+    with pytest.raises(StaleIndex, match="daoban index build"):
+        load_index(RetrievalEngine(hashing_embedder), folder, other)
+
+
+def test_index_built_with_another_model_is_refused(engine, seeded_store, tmp_path):
+    folder = tmp_path / "index"
+    save_index(engine, folder)
+
+    class OtherModel:
+        model_id, dim = "other-model", 256
+
+        def encode(self, texts, prompt):  # pragma: no cover - refused before use
+            raise AssertionError
+
+    with pytest.raises(StaleIndex, match="model"):
+        load_index(RetrievalEngine(OtherModel()), folder, seeded_store)
