@@ -7,7 +7,7 @@ import logging
 
 def configure_logging(level: str = "INFO") -> None:
     # third-party chatter that says nothing to an operator at INFO
-    for noisy in ("alembic.runtime.plugins", "alembic.runtime.migration", "bm25s", "sentence_transformers", "httpx"):
+    for noisy in ("alembic.runtime.plugins", "alembic.runtime.migration", "bm25s", "sentence_transformers", "httpx", "faiss.loader"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     root = logging.getLogger()
     if root.handlers:

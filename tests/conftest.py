@@ -8,12 +8,14 @@ Tests of the real model's behaviour use the converted e5 model instead.
 from __future__ import annotations
 
 import hashlib
+import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from daoban.settings import REPO_ROOT, Settings, load_settings
+from daoban.settings import Settings, load_settings
+from index.decision import DecisionPolicy
 from knowledge.database import make_engine, migrate
 from knowledge.schema import Bundle, CrossProvinceEntry, DistrictVariant, Fee, Item, Material, Situation
 from knowledge.store import KnowledgeStore
@@ -44,6 +46,10 @@ def hashing_embedder() -> HashingEmbedder:
     return HashingEmbedder()
 
 
+# Bigram-hash cosines run far lower than e5's, so the floors move with the embedder.
+HASHING_POLICY = DecisionPolicy(reject_below=0.2, lexical_floor=0.3)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> KnowledgeStore:
     engine = make_engine(f"sqlite:///{tmp_path / 'kb.db'}")
@@ -52,10 +58,23 @@ def store(tmp_path: Path) -> KnowledgeStore:
     engine.dispose()
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def isolated_settings(home: Path) -> Settings:
+    """Settings for an instance of its own (home, ports); the costly cache (venvs, model) is shared."""
+    return load_settings(
+        home=home, cache_dir=load_settings().cache_dir,
+        api_port=free_port(), rasa_port=free_port(), actions_port=free_port(),
+    )
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings for an isolated instance; the costly cache (venvs, model) is shared."""
-    return load_settings(home=tmp_path / "home", cache_dir=REPO_ROOT / "var" / "cache")
+    return isolated_settings(tmp_path / "home")
 
 
 def make_item(code: str = "T-JZ-001", name: str = "居住证申领", **changes) -> Item:

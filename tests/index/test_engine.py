@@ -1,6 +1,7 @@
 import pytest
 
 from index.engine import RetrievalEngine
+from tests.conftest import HASHING_POLICY, make_item
 from index.errors import BadQuery, StaleIndex
 from index.persist import load_index, save_index
 from knowledge.database import make_engine, migrate
@@ -10,7 +11,7 @@ from knowledge.store import KnowledgeStore
 
 @pytest.fixture
 def engine(hashing_embedder, seeded_store, tmp_path):
-    engine = RetrievalEngine(hashing_embedder, jieba_cache=tmp_path / "jieba")
+    engine = RetrievalEngine(hashing_embedder, HASHING_POLICY, jieba_cache=tmp_path / "jieba")
     engine.load(seeded_store.published(), seeded_store.revision(), seeded_store.content_hash())
     return engine
 
@@ -46,7 +47,7 @@ def test_sync_reembeds_only_the_changed_record(engine, seeded_store, hashing_emb
 def test_saved_index_loads_and_a_foreign_one_is_refused(engine, seeded_store, hashing_embedder, tmp_path, store):
     folder = tmp_path / "index"
     save_index(engine, folder)
-    fresh = RetrievalEngine(hashing_embedder, jieba_cache=tmp_path / "jieba")
+    fresh = RetrievalEngine(hashing_embedder, HASHING_POLICY, jieba_cache=tmp_path / "jieba")
     manifest = load_index(fresh, folder, seeded_store)
     assert manifest["records"] == 5
     assert fresh.search("社保卡丢了").candidates[0].code == "T-SB-002"
@@ -57,7 +58,7 @@ def test_index_behind_the_store_catches_up_with_edits(engine, seeded_store, hash
     save_index(engine, folder)
     edited = records[0].model_copy(update={"materials": [*records[0].materials, Material(name="租房合同")]})
     seeded_store.import_records([edited], actor="editor")
-    fresh = RetrievalEngine(hashing_embedder, jieba_cache=tmp_path / "jieba")
+    fresh = RetrievalEngine(hashing_embedder, HASHING_POLICY, jieba_cache=tmp_path / "jieba")
     load_index(fresh, folder, seeded_store)
     assert fresh.record("T-JZ-001").version == 2
     assert fresh.kb_hash == seeded_store.content_hash()
@@ -86,3 +87,15 @@ def test_index_built_with_another_model_is_refused(engine, seeded_store, tmp_pat
 
     with pytest.raises(StaleIndex, match="model"):
         load_index(RetrievalEngine(OtherModel()), folder, seeded_store)
+
+
+
+def test_a_bare_thing_with_several_items_becomes_a_question(hashing_embedder, seeded_store, tmp_path):
+    first_card = make_item("T-SB-001", "社会保障卡申领", aliases=["办社保卡"], questions=["第一次办社保卡"],
+                           domain="社保", situations=[], summary="首次申领社会保障卡。")
+    seeded_store.import_records([first_card], actor="test")
+    engine = RetrievalEngine(hashing_embedder, HASHING_POLICY, jieba_cache=tmp_path / "jieba")
+    engine.load(seeded_store.published(), seeded_store.revision(), seeded_store.content_hash())
+    result = engine.search("社保卡")
+    assert result.decision == "suggest"
+    assert {c.code for c in result.shown} == {"T-SB-001", "T-SB-002"}

@@ -1,0 +1,184 @@
+"""Composing the bot's replies from guide records, without any Rasa import.
+
+Every reply that states a material, fee, time limit or place names the guide
+and its version, and only ever copies what the record says: nothing is
+summarised into a claim the guide does not make.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from knowledge.schema import Bundle, CrossProvinceEntry, Item, Material, Record
+
+ASPECTS = ("materials", "procedure", "time", "fee", "place", "online")
+ASPECT_TITLES = {
+    "materials": "所需材料",
+    "procedure": "办理流程",
+    "time": "办理时限",
+    "fee": "收费标准",
+    "place": "办理地点",
+    "online": "网上办理",
+}
+ASPECT_INTENTS = {
+    "materials": "ask_materials",
+    "procedure": "ask_procedure",
+    "time": "ask_time",
+    "fee": "ask_fee",
+    "place": "ask_place",
+    "online": "ask_online",
+}
+
+REJECT_TEXT = (
+    "抱歉，这个问题不在政务服务办事指南的范围内，我没法准确回答。"
+    "如需投诉、求助或咨询其他事项，请拨打12345政务服务便民热线。"
+)
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+
+def source_line(record: Record) -> str:
+    return f"（来源：《{record.name}》办事指南 第{record.version}版，更新于{record.updated_at:%Y-%m-%d}）"
+
+
+def _material_line(n: int, material: Material) -> str:
+    parts = [material.form]
+    if material.copies:
+        parts.append(f"{material.copies}份")
+    parts.append(material.medium)
+    if not material.required:
+        parts.append("非必需")
+    line = f"{n}. {material.name}（{'，'.join(parts)}）"
+    if material.skip:
+        line += f"——可{'/'.join(material.skip)}"
+    if material.note:
+        line += f"。{material.note}"
+    return line
+
+
+def _limit(days: int | None) -> str:
+    if days is None:
+        return "指南未载明"
+    return "即办（当场办结）" if days == 0 else f"{days}个工作日"
+
+
+def aspect_buttons(record: Record, exclude: str | None = None) -> list[dict[str, str]]:
+    if not isinstance(record, Item):
+        return []
+    return [
+        {"title": ASPECT_TITLES[a], "payload": f"/{ASPECT_INTENTS[a]}" + '{"item_code":"%s"}' % record.code}
+        for a in ASPECTS
+        if a != exclude
+    ]
+
+
+def answer_item(item: Item, aspect: str) -> Reply:
+    body = _ITEM_ASPECTS.get(aspect, _overview)(item)
+    return Reply(f"【{item.name}】{body}\n{source_line(item)}", aspect_buttons(item, exclude=aspect))
+
+
+def _overview(item: Item) -> str:
+    return (
+        f"{item.summary}\n实施部门：{item.department}；承诺时限：{_limit(item.promised_limit_days)}；"
+        f"收费：{item.fee.standard if item.fee.charged else '不收费'}；{item.online_depth}。\n您想了解哪一方面？"
+    )
+
+
+def _materials(item: Item) -> str:
+    lines = ["所需材料："]
+    lines += [_material_line(n, m) for n, m in enumerate(item.materials, 1)] or ["（通用材料：无）"]
+    if item.situations:
+        lines.append("此外，按您的情形还需补充材料，分为：" + "、".join(s.name for s in item.situations) + "。")
+        for situation in item.situations:
+            lines.append(f"· {situation.name}：" + ("；".join(m.name for m in situation.materials) or "无需补充材料"))
+    skippable = [m.name for m in item.materials if m.skip]
+    if skippable:
+        lines.append("标注“可告知承诺/容缺受理/电子证照免提交”的材料，可按规定免于提交纸质件或先受理后补齐。")
+    return "\n".join(lines)
+
+
+def _procedure(item: Item) -> str:
+    steps = "\n".join(f"{n}. {s}" for n, s in enumerate(item.procedure, 1)) or "指南未载明办理流程，请咨询窗口。"
+    return f"办理流程：\n{steps}"
+
+
+def _time(item: Item) -> str:
+    text = f"法定时限：{_limit(item.statutory_limit_days)}；承诺时限：{_limit(item.promised_limit_days)}。"
+    differing = [v for v in item.districts if v.promised_limit_days is not None and v.promised_limit_days != item.promised_limit_days]
+    if differing:
+        text += "各区承诺时限：" + "；".join(f"{v.district}{_limit(v.promised_limit_days)}" for v in differing) + "。"
+    return text
+
+
+def _fee(item: Item) -> str:
+    return f"收费标准：{item.fee.standard}。" if item.fee.charged else "本事项不收费。"
+
+
+def _place(item: Item) -> str:
+    if not item.districts:
+        return f"由{item.department}办理，指南未载明具体地点，请咨询12345。"
+    lines = ["办理地点："]
+    for v in item.districts:
+        window = f"{v.window}，" if v.window else ""
+        lines.append(f"· {v.district}：{v.place}，{window}办公时间{v.hours}，电话{v.phone}")
+    return "\n".join(lines)
+
+
+def _online(item: Item) -> str:
+    visits = "无需到现场" if item.visits == 0 else f"最多跑{item.visits}次"
+    return f"网办程度：{item.online_depth}；{visits}。"
+
+
+_ITEM_ASPECTS = {
+    "materials": _materials,
+    "procedure": _procedure,
+    "time": _time,
+    "fee": _fee,
+    "place": _place,
+    "online": _online,
+}
+
+
+def answer_bundle(bundle: Bundle, item_names: dict[str, str]) -> Reply:
+    items = "\n".join(f"{n}. {item_names.get(c, c)}" for n, c in enumerate(bundle.item_codes, 1))
+    limit = f"承诺时限：{_limit(bundle.promised_limit_days)}。\n" if bundle.promised_limit_days is not None else ""
+    text = (
+        f"【{bundle.name}】（一件事一次办）{bundle.summary}\n包含事项：\n{items}\n"
+        f"{limit}怎么申请：{bundle.how_to_apply}\n{source_line(bundle)}"
+    )
+    buttons = [{"title": item_names[c], "payload": '/ask_item{"item_code":"%s"}' % c} for c in bundle.item_codes if c in item_names]
+    return Reply(text, buttons[:6])
+
+
+def answer_cross_province(entry: CrossProvinceEntry) -> Reply:
+    text = (
+        f"【{entry.name}】可跨省（异地）办理，方式：{'、'.join(entry.modes)}；范围：{entry.scope}。\n"
+        f"怎么办：{entry.how_to_apply}\n{source_line(entry)}"
+    )
+    buttons = [{"title": "本地办理指南", "payload": '/ask_item{"item_code":"%s"}' % entry.item_code}] if entry.item_code else []
+    return Reply(text, buttons)
+
+
+def answer_record(record: Record, aspect: str, item_names: dict[str, str]) -> Reply:
+    if isinstance(record, Item):
+        return answer_item(record, aspect)
+    if isinstance(record, Bundle):
+        return answer_bundle(record, item_names)
+    return answer_cross_province(record)
+
+
+KIND_LABELS = {"bundle": "（一件事一次办）", "cross_province": "（跨省通办）"}
+
+
+def suggest(choices: list[tuple[str, str, str]], aspect: str) -> Reply:
+    """Buttons for (code, kind, name) choices; an item and its 跨省通办 entry share a name, so kinds are shown."""
+    intent = ASPECT_INTENTS.get(aspect, "ask_item")
+    buttons = [
+        {"title": name + KIND_LABELS.get(kind, ""), "payload": f"/{intent}" + '{"item_code":"%s"}' % code}
+        for code, kind, name in choices
+    ]
+    return Reply("您是想办理下面哪一项？请点选：", buttons)

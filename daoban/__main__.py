@@ -1,0 +1,5 @@
+import sys
+
+from daoban.cli import main
+
+sys.exit(main())

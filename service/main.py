@@ -1,0 +1,47 @@
+"""Builds the FastAPI application; ``uvicorn --factory service.main:create_app`` serves it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from daoban.logging_setup import configure_logging
+from daoban.settings import Settings, load_settings
+from knowledge.runtime import open_store
+from service.errors import ServiceError
+from service.rasa_client import RasaClient
+from service.routes import chat, health, pages
+from service.routes.pages import STATIC_DIR
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, rasa: RasaClient | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.rasa.aclose()
+        app.state.store.engine.dispose()
+
+    app = FastAPI(title="Daoban 导办", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.store = open_store(settings)
+    app.state.rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_timeout_s)
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+
+    app.include_router(health.router)
+    app.include_router(chat.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,69 @@
+"""Health of every component a citizen's answer depends on; 200 only when all are up."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from daoban.settings import Settings
+from index.embedder import model_fingerprint
+from index.errors import StaleIndex
+from index.persist import read_manifest
+from knowledge.store import KnowledgeStore
+from service.deps import RasaDep, SettingsDep, StoreDep
+from service.schemas import ComponentHealth, HealthResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=HealthResponse)
+async def healthz(settings: SettingsDep, rasa: RasaDep, store: StoreDep) -> JSONResponse:
+    rasa_up, rasa_detail = await rasa.ready()
+    actions = await _actions(settings)
+    database = await asyncio.to_thread(_database, store)
+    index = await asyncio.to_thread(_index, settings, store) if database.up else ComponentHealth(up=False, detail="database down")
+    components = {
+        "rasa": ComponentHealth(up=rasa_up, detail=rasa_detail),
+        "actions": actions,
+        "index": index,
+        "database": database,
+    }
+    healthy = all(c.up for c in components.values())
+    body = HealthResponse(status="ok" if healthy else "degraded", components=components)
+    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+
+
+async def _actions(settings: Settings) -> ComponentHealth:
+    try:
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            response = await client.get(f"{settings.actions_url}/health")
+    except httpx.HTTPError as exc:
+        return ComponentHealth(up=False, detail=f"unreachable ({exc.__class__.__name__})")
+    return ComponentHealth(up=response.status_code == 200, detail=f"status {response.status_code}")
+
+
+def _database(store: KnowledgeStore) -> ComponentHealth:
+    try:
+        store.ping()
+    except Exception as exc:  # any driver error means the same to a health check: down
+        return ComponentHealth(up=False, detail=f"unreachable ({exc.__class__.__name__})")
+    return ComponentHealth(up=True, detail=f"{store.count()} published records")
+
+
+def _index(settings: Settings, store: KnowledgeStore) -> ComponentHealth:
+    try:
+        manifest = read_manifest(settings.index_dir)
+    except StaleIndex as exc:
+        return ComponentHealth(up=False, detail=str(exc))
+    if not (settings.embedding_model_dir / "modules.json").is_file():
+        return ComponentHealth(up=False, detail=f"no embedding model at {settings.embedding_model_dir}")
+    if manifest.get("model") != model_fingerprint(settings.embedding_model_dir):
+        return ComponentHealth(up=False, detail="index was built with another embedding model: run `daoban index build`")
+    behind = store.revision() - int(manifest.get("revision", 0))
+    detail = f"{manifest.get('records')} records, {manifest.get('documents')} documents, revision {manifest.get('revision')}"
+    if behind > 0:
+        detail += f" (catching up {behind} revision(s) of edits)"
+    return ComponentHealth(up=behind >= 0, detail=detail)

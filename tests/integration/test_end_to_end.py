@@ -1,0 +1,74 @@
+"""The whole path, for real: web API → Rasa server → action server → index → knowledge base.
+
+Starts the three processes on free ports in an instance of its own (the cached
+virtualenvs, embedding model and trained Rasa model are shared), so it runs
+beside a `make run` instance without touching it.
+"""
+
+from __future__ import annotations
+
+
+import httpx
+import pytest
+
+from daoban import processes
+from daoban.rasa_model import model_path
+from daoban.setup_steps import run_setup
+from tests.conftest import isolated_settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    settings = isolated_settings(tmp_path_factory.mktemp("instance"))
+    run_setup(settings)
+    processes.start(settings, processes.process_specs(settings, model_path(settings)))
+    try:
+        processes.wait_healthy(settings, timeout_s=480)
+        yield settings
+    finally:
+        processes.stop(settings)
+
+
+def _chat(settings, sender: str, text: str) -> list[dict]:
+    response = httpx.post(f"{settings.api_url}/api/chat", json={"sender_id": sender, "text": text}, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()["messages"]
+
+
+def test_health_reports_every_component_up(running):
+    body = httpx.get(f"{running.api_url}/healthz", timeout=10).json()
+    assert body["status"] == "ok"
+    assert all(c["up"] for c in body["components"].values()), body
+
+
+def test_residence_permit_materials_are_answered_from_the_guide(running):
+    messages = _chat(running, "it-citizen-1", "办理居住证需要什么材料？")
+    text = messages[0]["text"]
+    assert text.startswith("【居住证申领】所需材料"), text
+    assert "第1版" in text and "居民身份证" in text
+    assert any(b["title"] == "收费标准" for b in messages[0]["buttons"])
+
+    follow_up = _chat(running, "it-citizen-1", "要钱吗？")[0]["text"]
+    assert follow_up.startswith("【居住证申领】"), follow_up
+
+
+def test_a_newly_imported_guide_is_answered_without_retraining(running):
+    from knowledge.runtime import open_store
+    from tests.conftest import make_item
+
+    item = make_item(
+        "T-NEW-001", "惠民保参保登记", aliases=["惠民保", "城市定制型商业医疗保险"],
+        questions=["惠民保怎么参加", "惠民保要交多少钱"], domain="医保", situations=[],
+        summary="江川市城市定制型商业医疗保险（惠民保）个人参保登记。",
+        fee={"charged": True, "standard": "每人每年89元"},
+    )
+    open_store(running).import_records([item], actor="integration-test")
+    text = _chat(running, "it-citizen-2", "惠民保要交多少钱？")[0]["text"]
+    assert text.startswith("【惠民保参保登记】收费标准：每人每年89元"), text
+
+
+def test_out_of_scope_question_is_declined(running):
+    text = _chat(running, "it-citizen-3", "推荐一只明天会涨的股票")[0]["text"]
+    assert "12345" in text and "【" not in text
