@@ -66,7 +66,7 @@ class Situation(_Record):
 
 
 class DistrictVariant(_Record):
-    """Where and how one district runs the item; blank fields fall back to the item's own."""
+    """Where and how one district (or the city-level hall) runs the item."""
 
     district: NonEmpty
     place: NonEmpty
