@@ -1,0 +1,62 @@
+import sys
+import time
+from pathlib import Path
+
+from daoban import processes
+from daoban.processes import ProcessSpec
+
+
+def _sleeper(name, tmp_path):
+    # a child that starts a grandchild: stop must end the whole process group
+    code = "import subprocess, time; subprocess.Popen(['sleep', '300']); time.sleep(300)"
+    return ProcessSpec(name, [sys.executable, "-c", code], {}, tmp_path)
+
+
+def _live_members(group: int) -> list[int]:
+    """Processes of a group that are not zombies (a container's init may never reap them)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == group and state != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def test_start_writes_pids_and_logs_and_stop_ends_the_group(settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(processes, "ORDER", ("one", "two"))
+    specs = {"one": _sleeper("one", tmp_path), "two": _sleeper("two", tmp_path)}
+    processes.start(settings, specs)
+    pids = {name: processes.running_pid(settings, name) for name in ("one", "two")}
+    assert all(pids.values())
+    assert (settings.logs_dir / "one.log").exists()
+
+    processes.start(settings, specs)  # already running: nothing new
+    assert {name: processes.running_pid(settings, name) for name in ("one", "two")} == pids
+
+    assert processes.stop(settings, grace_s=5) == ["two", "one"]
+    assert all(processes.running_pid(settings, name) is None for name in ("one", "two"))
+    time.sleep(0.5)
+    for pid in pids.values():  # the grandchildren went with their group
+        assert _live_members(pid) == []
+    assert not any(settings.run_dir.glob("*.pid"))
+
+
+def test_stop_with_nothing_running_is_harmless(settings):
+    assert processes.stop(settings) == []
+
+
+def test_rasa_endpoints_follow_the_ports(settings):
+    text = processes.write_rasa_endpoints(settings).read_text()
+    assert f"http://127.0.0.1:{settings.actions_port}/webhook" in text
+    assert str(settings.home) in text
+
+
+def test_children_get_exactly_these_settings(settings):
+    env = processes.settings_env(settings)
+    assert env["DAOBAN_HOME"] == str(settings.home)
+    assert env["DAOBAN_RASA_PORT"] == str(settings.rasa_port)
+    assert env["HF_HUB_OFFLINE"] == "1"
