@@ -34,6 +34,7 @@ class DecisionPolicy:
     reject_below: float = 0.885
     lexical_floor: float = 0.90
     answer_margin: float = 0.015
+    agreed_margin: float = 0.008
     sparse_ratio: float = 0.8
     suggest_window: float = 0.03
     max_suggestions: int = 4
@@ -86,8 +87,8 @@ def decide(candidates: list[Candidate], policy: DecisionPolicy) -> tuple[Decisio
     """Return the decision and the candidates the citizen should see for it.
 
     Answer only when the top record leads clearly: first on the dense side by a
-    margin, or first on both sides with the sparse runner-up well behind. Two
-    records neck and neck ("社保卡": 申领 or 补换?) become a question instead.
+    margin, or first on both sides with a smaller margin or the sparse runner-up
+    well behind. Records neck and neck become a question instead.
     """
     if not candidates:
         return "reject", []
@@ -99,7 +100,8 @@ def decide(candidates: list[Candidate], policy: DecisionPolicy) -> tuple[Decisio
     dense_margin = top.dense - max((c.dense for c in rest), default=0.0)
     sparse_runner_up = max((c.sparse for c in rest), default=0.0)
     sparse_clear = top.sparse > 0 and sparse_runner_up <= policy.sparse_ratio * top.sparse
-    if top.dense_rank == 1 and (dense_margin >= policy.answer_margin or (top.sparse_rank == 1 and sparse_clear)):
+    agreed = top.sparse_rank == 1 and (sparse_clear or dense_margin >= policy.agreed_margin)
+    if top.dense_rank == 1 and (dense_margin >= policy.answer_margin or agreed):
         return "answer", [top]
     close = [c for c in candidates if top.dense - c.dense <= policy.suggest_window or c.sparse_rank == 1]
     close = sorted(close, key=lambda c: -c.score)[: policy.max_suggestions]

@@ -8,10 +8,13 @@ exact record version that was retrieved, and it follows the knowledge base's
 from __future__ import annotations
 
 import logging
+import re
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import faiss
 import numpy as np
@@ -29,6 +32,11 @@ logger = logging.getLogger(__name__)
 
 PASSAGE, QUERY = "passage", "query"
 MAX_QUERY_CHARS = 2000
+BARE_TERM_MAX_CHARS = 6
+_BARE_TERM_STRIP = re.compile(r"[\s\W_]+")
+
+
+Mode = Literal["hybrid", "sparse", "dense"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,8 @@ class SearchResult:
     candidates: list[Candidate]
     shown: list[Candidate]
     revision: int
+    encode_ms: float = 0.0
+    search_ms: float = 0.0
 
 
 class RetrievalEngine:
@@ -47,6 +57,7 @@ class RetrievalEngine:
         self._jieba_cache = jieba_cache
         self._lock = threading.RLock()
         self._records: dict[str, Record] = {}
+        self._names: dict[str, tuple[str, str]] = {}
         self._docs: list[SearchDoc] = []
         self._vectors = np.zeros((0, embedder.dim), dtype=np.float32)
         self._dense = faiss.IndexFlatIP(embedder.dim)
@@ -132,6 +143,7 @@ class RetrievalEngine:
         return self._embedder.encode([d.text for d in docs], PASSAGE)
 
     def _rebuild_search_structures(self) -> None:
+        self._names = {code: (r.kind, r.name) for code, r in self._records.items()}
         dense = faiss.IndexFlatIP(self._embedder.dim)
         if len(self._vectors):
             dense.add(self._vectors)
@@ -141,37 +153,68 @@ class RetrievalEngine:
 
     # ---- searching ---------------------------------------------------------
 
-    def search(self, query: str, top_k: int = 5) -> SearchResult:
+    def search(self, query: str, top_k: int = 5, mode: Mode = "hybrid") -> SearchResult:
+        """Rank records for a question and decide; ``mode`` lets benchmarks measure each side alone."""
         if not 1 <= top_k <= 50:
             raise BadQuery(f"top_k must be between 1 and 50, got {top_k}")
+        if mode not in ("hybrid", "sparse", "dense"):
+            raise BadQuery(f"mode must be hybrid, sparse or dense, got {mode!r}")
         text = " ".join(query.split())[:MAX_QUERY_CHARS]
         if not text:
             raise BadQuery("the question is empty")
+        started = time.perf_counter()
+        query_vector = self._embedder.encode([text], QUERY) if mode != "sparse" else None
+        encoded = time.perf_counter()
         with self._lock:
-            pooled = self._pooled_scores(text)
-            names = {code: (r.kind, r.name) for code, r in self._records.items()}
+            pooled = self._pooled_scores(text, query_vector, mode)
+            names = self._names
             revision = self.revision
         candidates = fuse(pooled, names, self._policy)
         decision, shown = decide(candidates, self._policy)
-        return SearchResult(query=text, decision=decision, candidates=candidates[:top_k], shown=shown, revision=revision)
+        if decision == "answer":
+            named = self._records_naming(text, candidates[: self._policy.max_suggestions])
+            if len(named) >= 2:
+                decision, shown = "suggest", named
+        finished = time.perf_counter()
+        return SearchResult(
+            query=text, decision=decision, candidates=candidates[:top_k], shown=shown, revision=revision,
+            encode_ms=(encoded - started) * 1000, search_ms=(finished - encoded) * 1000,
+        )
 
-    def _pooled_scores(self, text: str) -> PooledScores:
+    def _records_naming(self, text: str, candidates: list[Candidate]) -> list[Candidate]:
+        """Candidates whose name or alias contains a bare query like "社保卡" or "护照".
+
+        A citizen who names only a thing, not what to do with it, could mean any
+        of the items about that thing (申领? 补换?): a clerk asks, so do we.
+        """
+        term = _BARE_TERM_STRIP.sub("", text)
+        if not term or len(term) > BARE_TERM_MAX_CHARS:
+            return []
+        named = []
+        for candidate in candidates:
+            record = self._records.get(candidate.code)
+            if record is not None and any(term in label for label in (record.name, *record.aliases)):
+                named.append(candidate)
+        return named
+
+    def _pooled_scores(self, text: str, query_vector: np.ndarray | None, mode: Mode) -> PooledScores:
         pooled = PooledScores()
         if not self._docs:
             return pooled
-        query_vector = self._embedder.encode([text], QUERY)
-        depth = min(len(self._docs), 256)
-        scores, ids = self._dense.search(query_vector, depth)
-        for score, doc_index in zip(scores[0], ids[0]):
-            if doc_index < 0:
-                continue
-            doc = self._docs[doc_index]
-            if float(score) > pooled.dense.get(doc.code, -1.0):
-                pooled.dense[doc.code] = float(score)
-                pooled.matched[doc.code] = doc.text
-        assert self._sparse is not None
-        sparse_scores = self._sparse.scores(text)
-        for doc_index in np.nonzero(sparse_scores)[0]:
-            code = self._docs[doc_index].code
-            pooled.sparse[code] = max(pooled.sparse.get(code, 0.0), float(sparse_scores[doc_index]))
+        if query_vector is not None:
+            depth = min(len(self._docs), 256)
+            scores, ids = self._dense.search(query_vector, depth)
+            for score, doc_index in zip(scores[0], ids[0]):
+                if doc_index < 0:
+                    continue
+                doc = self._docs[doc_index]
+                if float(score) > pooled.dense.get(doc.code, -1.0):
+                    pooled.dense[doc.code] = float(score)
+                    pooled.matched[doc.code] = doc.text
+        if mode != "dense":
+            assert self._sparse is not None
+            sparse_scores = self._sparse.scores(text)
+            for doc_index in np.nonzero(sparse_scores)[0]:
+                code = self._docs[doc_index].code
+                pooled.sparse[code] = max(pooled.sparse.get(code, 0.0), float(sparse_scores[doc_index]))
         return pooled
