@@ -19,12 +19,13 @@ DAOBAN := $(APP_PY) -m daoban
 PYTHON311 := PYENV_VERSION=3.11.7 python3.11
 PYTHON310 := PYENV_VERSION=3.10.13 python3.10
 
-.PHONY: help setup run stop test test-fast validate lint clean-state
+.PHONY: help setup run stop test test-fast validate bench clean-state
 
 help:
 	@echo "make run    set everything up (first time ~15 min), start Rasa, actions and the API on http://localhost:8000/"
 	@echo "make stop   stop what make run started"
 	@echo "make test   set up what the tests need and run them all"
+	@echo "make bench  measure retrieval on the labelled questions, write docs/benchmarks.md"
 
 $(APP_VENV)/.installed: pyproject.toml
 	@test -x $(APP_PY) || $(PYTHON311) -m venv $(APP_VENV)
@@ -60,6 +61,10 @@ test: setup validate
 
 test-fast: venvs
 	$(APP_PY) -m pytest -m "not integration"
+
+bench: setup
+	$(APP_PY) -m bench.retrieval --split test
+	$(APP_PY) -m bench.retrieval --split dev
 
 clean-state:
 	rm -rf $(DAOBAN_HOME)/daoban.db* $(DAOBAN_HOME)/index $(DAOBAN_HOME)/logs $(DAOBAN_HOME)/run $(DAOBAN_HOME)/rasa

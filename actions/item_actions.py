@@ -16,8 +16,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import REJECT_TEXT, Reply, answer_record, suggest
-from actions.engine_provider import EngineSource, default_source
+from actions.engine_provider import default_source
 from index.engine import RetrievalEngine
+from index.live import EngineSource
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from daoban.settings import Settings
+from index.live import EngineSource
 from knowledge.store import KnowledgeStore
 from service.rasa_client import RasaClient
 
@@ -23,6 +24,11 @@ def get_store(request: Request) -> KnowledgeStore:
     return request.app.state.store
 
 
+def get_engine_source(request: Request) -> EngineSource:
+    return request.app.state.engine_source
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RasaDep = Annotated[RasaClient, Depends(get_rasa)]
 StoreDep = Annotated[KnowledgeStore, Depends(get_store)]
+EngineDep = Annotated[EngineSource, Depends(get_engine_source)]

@@ -12,16 +12,20 @@ from fastapi.staticfiles import StaticFiles
 
 from daoban.logging_setup import configure_logging
 from daoban.settings import Settings, load_settings
+from index.errors import BadQuery, RetrievalError
+from index.live import EngineSource, LiveEngine
 from knowledge.runtime import open_store
 from service.errors import ServiceError
 from service.rasa_client import RasaClient
-from service.routes import chat, health, pages
+from service.routes import assist, chat, health, pages
 from service.routes.pages import STATIC_DIR
 
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, rasa: RasaClient | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, rasa: RasaClient | None = None, engine_source: EngineSource | None = None
+) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
 
@@ -35,13 +39,24 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     app.state.settings = settings
     app.state.store = open_store(settings)
     app.state.rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_timeout_s)
+    app.state.engine_source = engine_source or LiveEngine(settings)
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
 
+    @app.exception_handler(BadQuery)
+    async def bad_query(_request: Request, exc: BadQuery) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(RetrievalError)
+    async def retrieval_unavailable(_request: Request, exc: RetrievalError) -> JSONResponse:
+        logger.error("retrieval unavailable: %s", exc)
+        return JSONResponse({"detail": f"检索服务暂不可用：{exc}"}, status_code=503)
+
     app.include_router(health.router)
     app.include_router(chat.router)
+    app.include_router(assist.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

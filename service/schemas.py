@@ -34,3 +34,45 @@ class ComponentHealth(BaseModel):
 class HealthResponse(BaseModel):
     status: str
     components: dict[str, ComponentHealth]
+
+
+class AssistRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=2000)
+    district: str | None = Field(default=None, max_length=40)
+    top_k: int = Field(default=5, ge=1, le=20)
+
+
+class AssistCandidate(BaseModel):
+    item_id: str
+    kind: str
+    name: str
+    score: float
+    snippet: str
+
+
+class DistrictDetails(BaseModel):
+    district: str
+    place: str
+    window: str
+    hours: str
+    phone: str
+    promised_limit_days: int | None
+
+
+class AssistAnswer(BaseModel):
+    item_id: str
+    kind: str
+    name: str
+    version: int
+    updated_at: str
+    text: str
+    district: DistrictDetails | None = None
+
+
+class AssistResponse(BaseModel):
+    decision: str
+    candidates: list[AssistCandidate]
+    answer: AssistAnswer | None
+    revision: int

@@ -1,7 +1,7 @@
 import pytest
 from rasa_sdk import Tracker
 
-from actions.engine_provider import StaticEngine
+from index.live import StaticEngine
 from index.engine import RetrievalEngine
 from tests.conftest import HASHING_POLICY
 

@@ -4,8 +4,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from index.engine import RetrievalEngine
+from index.live import StaticEngine
 from service.main import create_app
 from service.rasa_client import RasaClient
+from tests.conftest import HASHING_POLICY
 
 
 class FakeRasa:
@@ -35,7 +38,14 @@ def fake_rasa() -> FakeRasa:
 
 
 @pytest.fixture
-def client(settings, fake_rasa):
+def engine_source(hashing_embedder, seeded_store, tmp_path):
+    engine = RetrievalEngine(hashing_embedder, HASHING_POLICY, jieba_cache=tmp_path / "jieba")
+    engine.load(seeded_store.published(), seeded_store.revision(), seeded_store.content_hash())
+    return StaticEngine(engine)
+
+
+@pytest.fixture
+def client(settings, fake_rasa, engine_source):
     rasa = RasaClient("http://rasa.test", 5.0, transport=httpx.MockTransport(fake_rasa.handler))
-    with TestClient(create_app(settings, rasa=rasa)) as test_client:
+    with TestClient(create_app(settings, rasa=rasa, engine_source=engine_source)) as test_client:
         yield test_client
