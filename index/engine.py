@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import faiss
 import numpy as np
 
 from index.decision import Candidate, Decision, DecisionPolicy, PooledScores, decide, fuse
+from index.dense import DenseIndex
 from index.documents import SearchDoc, documents_for, kb_user_words
 from index.embedder import Embedder
 from index.errors import BadQuery
@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 PASSAGE, QUERY = "passage", "query"
 MAX_QUERY_CHARS = 2000
 BARE_TERM_MAX_CHARS = 6
+DENSE_DEPTH = 256  # documents fetched per query before pooling them per record
 _BARE_TERM_STRIP = re.compile(r"[\s\W_]+")
 
 
@@ -60,7 +61,7 @@ class RetrievalEngine:
         self._names: dict[str, tuple[str, str]] = {}
         self._docs: list[SearchDoc] = []
         self._vectors = np.zeros((0, embedder.dim), dtype=np.float32)
-        self._dense = faiss.IndexFlatIP(embedder.dim)
+        self._dense = DenseIndex(np.zeros((0, embedder.dim), dtype=np.float32), embedder.dim)
         self._tokenizer: ChineseTokenizer | None = None
         self._sparse: SparseIndex | None = None
         self.revision = 0
@@ -144,10 +145,7 @@ class RetrievalEngine:
 
     def _rebuild_search_structures(self) -> None:
         self._names = {code: (r.kind, r.name) for code, r in self._records.items()}
-        dense = faiss.IndexFlatIP(self._embedder.dim)
-        if len(self._vectors):
-            dense.add(self._vectors)
-        self._dense = dense
+        self._dense = DenseIndex(self._vectors, self._embedder.dim)
         assert self._tokenizer is not None
         self._sparse = SparseIndex(self._tokenizer, [d.text for d in self._docs])
 
@@ -202,8 +200,7 @@ class RetrievalEngine:
         if not self._docs:
             return pooled
         if query_vector is not None:
-            depth = min(len(self._docs), 256)
-            scores, ids = self._dense.search(query_vector, depth)
+            scores, ids = self._dense.search(query_vector, DENSE_DEPTH)
             for score, doc_index in zip(scores[0], ids[0]):
                 if doc_index < 0:
                     continue
