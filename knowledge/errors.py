@@ -2,8 +2,12 @@
 
 KnowledgeError
 ├── ImportRefused        a file could not be imported; ``problems`` say file, row and field
-├── RecordNotFound       no record with that code
-└── VersionConflict      a save based on a stale version (the HTTP layer answers 409)
+├── RecordNotFound       no (published) record with that code          (HTTP 404)
+│   ├── DraftNotFound    the record has no pending draft                (HTTP 404)
+│   └── VersionNotFound  the record never had that version              (HTTP 404)
+├── VersionConflict      a save based on a stale version, never a silent overwrite (HTTP 409)
+└── DraftInvalid         a draft breaks the schema or refers to what is not published;
+                         ``problems`` give field paths like ``materials[2].name`` (HTTP 422)
 """
 
 from __future__ import annotations
@@ -42,7 +46,39 @@ class RecordNotFound(KnowledgeError):
         super().__init__(f"no record with code {code!r}")
 
 
+class DraftNotFound(RecordNotFound):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.args = (f"record {code!r} has no draft",)
+
+
+class VersionNotFound(RecordNotFound):
+    def __init__(self, code: str, version: int):
+        super().__init__(code)
+        self.version = version
+        self.args = (f"record {code!r} has no version {version}",)
+
+
 class VersionConflict(KnowledgeError):
-    def __init__(self, code: str, expected: int, actual: int):
+    """``expected`` is what the caller based its write on, ``actual`` what the base holds now."""
+
+    def __init__(self, code: str, expected: int | None, actual: int | None, reason: str = ""):
         self.code, self.expected, self.actual = code, expected, actual
-        super().__init__(f"record {code!r} is at version {actual}, the edit was based on version {expected}")
+        self.reason = reason or f"record {code!r} is at version {actual}, the edit was based on version {expected}"
+        super().__init__(self.reason)
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field or '(record)'}: {self.message}"
+
+
+class DraftInvalid(KnowledgeError):
+    def __init__(self, code: str, problems: list[FieldProblem]):
+        self.code, self.problems = code, problems
+        shown = "; ".join(str(p) for p in problems[:10])
+        super().__init__(f"record {code!r} cannot be published: {shown}")

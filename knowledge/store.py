@@ -1,8 +1,10 @@
-"""The knowledge store: the one place that reads and writes guide records.
+"""The knowledge store: reads of the published base, and imports.
 
 Writes are whole transactions (an import either lands completely or not at all)
 and bump a base-wide ``revision``, so that the retrieval index in every process
-can ask "what changed since revision N?" and re-embed only those records.
+can ask "what changed since revision N?" and re-embed only those records. The
+editors' workflow (``editing.py``) changes the live table only through
+``next_revision`` and ``write_published`` below, so every path there is the same.
 """
 
 from __future__ import annotations
@@ -14,17 +16,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from pydantic import TypeAdapter
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from knowledge import audit
 from knowledge.errors import RecordNotFound
 from knowledge.schema import Record
-from knowledge.tables import RecordRow, RecordVersionRow
+from knowledge.tables import CounterRow, RecordRow, RecordVersionRow
 
 logger = logging.getLogger(__name__)
 
 PUBLISHED = "published"
 UNPUBLISHED = "unpublished"
+REVISION_COUNTER = "revision"
 
 _RECORD = TypeAdapter(Record)
 _VOLATILE = ("version", "updated_at")
@@ -124,62 +128,83 @@ class KnowledgeStore:
     # ---- writes ------------------------------------------------------------
 
     def import_records(self, records: Sequence[Record], *, actor: str) -> ImportSummary:
-        """Create or update records in one transaction; unchanged records keep their version."""
+        """Create or update records in one transaction; unchanged records keep their version.
+
+        The revision is taken first (see ``next_revision``); when nothing changed the
+        transaction is rolled back, so an idle re-import gives out no revision.
+        """
         summary = ImportSummary()
         now = datetime.now(timezone.utc).replace(microsecond=0)
-        with self._sessions.begin() as session:
-            revision = self._next_revision(session)
-            existing = {
-                row.code: row
-                for row in session.scalars(select(RecordRow).where(RecordRow.code.in_([r.code for r in records])))
-            }
-            for record in records:
-                data = record_to_json(record)
-                row = existing.get(record.code)
-                if row is None:
-                    self._insert(session, data, revision, actor)
-                    summary.created.append(record.code)
-                elif row.status == PUBLISHED and _content(row.data) == _content(data):
-                    summary.unchanged.append(record.code)
-                else:
-                    data["version"] = row.version + 1
-                    data["updated_at"] = now.isoformat()
-                    self._update(session, row, data, revision, actor)
-                    summary.updated.append(record.code)
-            summary.revision = revision
+        try:
+            with self._sessions() as session, session.begin():
+                revision = next_revision(session)
+                existing = {
+                    row.code: row
+                    for row in session.scalars(select(RecordRow).where(RecordRow.code.in_([r.code for r in records])))
+                }
+                for record in records:
+                    data = record_to_json(record)
+                    row = existing.get(record.code)
+                    if row is not None and row.status == PUBLISHED and _content(row.data) == _content(data):
+                        summary.unchanged.append(record.code)
+                        continue
+                    if row is not None:
+                        data["version"] = row.version + 1
+                        data["updated_at"] = now.isoformat()
+                    write_published(session, row, data, revision, actor)
+                    (summary.updated if row is not None else summary.created).append(record.code)
+                    audit.append(
+                        session, actor=actor, action=audit.IMPORT, code=record.code, version=data["version"],
+                        summary="updated by import" if row is not None else "created by import",
+                    )
+                if not summary.created and not summary.updated:
+                    raise _NothingChanged
+                summary.revision = revision
+        except _NothingChanged:
+            summary.revision = self.revision()
         logger.info(
             "imported %d record(s): %d new, %d updated, %d unchanged (revision %d)",
-            summary.total, len(summary.created), len(summary.updated), len(summary.unchanged), revision,
+            summary.total, len(summary.created), len(summary.updated), len(summary.unchanged), summary.revision,
         )
         return summary
 
-    @staticmethod
-    def _next_revision(session: Session) -> int:
-        return int(session.scalar(select(func.coalesce(func.max(RecordRow.revision), 0))) or 0) + 1
 
-    @staticmethod
-    def _insert(session: Session, data: dict, revision: int, actor: str) -> None:
-        record = record_from_json(data)
-        session.add(
-            RecordRow(
-                code=record.code, kind=record.kind, name=record.name, status=PUBLISHED,
-                version=record.version, revision=revision, data=data, updated_at=record.updated_at,
-            )
-        )
-        _add_version(session, data, actor)
-
-    @staticmethod
-    def _update(session: Session, row: RecordRow, data: dict, revision: int, actor: str) -> None:
-        record = record_from_json(data)
-        row.kind, row.name, row.status = record.kind, record.name, PUBLISHED
-        row.version, row.revision, row.data, row.updated_at = record.version, revision, data, record.updated_at
-        _add_version(session, data, actor)
+class _NothingChanged(Exception):
+    """Rolls back an import that changed nothing, giving its revision back."""
 
 
-def _add_version(session: Session, data: dict, actor: str) -> None:
+def next_revision(session: Session) -> int:
+    """Take the next base-wide revision inside the caller's transaction.
+
+    ``UPDATE … SET value = value + 1 RETURNING value`` on a one-row counter, not
+    ``max(revision) + 1``: on PostgreSQL two transactions reading the max at once
+    would get the same number. The row lock also makes a second writer wait until
+    the first commits, so revisions become visible in order and a reader that has
+    seen revision N can never later meet a commit with a revision below N (a
+    sequence would not give that). Callers take it first in their transaction:
+    on SQLite that also takes the write lock before any read.
+    """
+    value = session.scalar(
+        update(CounterRow).where(CounterRow.name == REVISION_COUNTER)
+        .values(value=CounterRow.value + 1).returning(CounterRow.value)
+    )
+    if value is None:
+        raise RuntimeError("the revision counter row is missing: run the database migrations")
+    return int(value)
+
+
+def write_published(session: Session, row: RecordRow | None, data: dict, revision: int, actor: str) -> RecordRow:
+    """Make ``data`` the live record (inserting or updating ``row``) and keep it as a version."""
+    record = record_from_json(data)
+    if row is None:
+        row = RecordRow(code=record.code)
+        session.add(row)
+    row.kind, row.name, row.status = record.kind, record.name, PUBLISHED
+    row.version, row.revision, row.data, row.updated_at = record.version, revision, data, record.updated_at
     session.add(
         RecordVersionRow(
-            code=data["code"], version=data["version"], status=PUBLISHED, data=data, actor=actor,
+            code=record.code, version=record.version, status=PUBLISHED, data=data, actor=actor,
             created_at=datetime.now(timezone.utc),
         )
     )
+    return row

@@ -2,9 +2,23 @@
 
 ServiceError
 └── AssistantUnavailable   Rasa or the action server did not answer in time (503)
+
+The knowledge package's errors are translated here too, at the boundary
+(``knowledge_error``): RecordNotFound 404, VersionConflict 409 (with the
+versions, so a client can say what moved), DraftInvalid and ImportRefused 422
+(with every problem and its field path).
 """
 
 from __future__ import annotations
+
+import logging
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from knowledge.errors import DraftInvalid, ImportRefused, KnowledgeError, RecordNotFound, VersionConflict
+
+logger = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
@@ -13,3 +27,20 @@ class ServiceError(Exception):
 
 class AssistantUnavailable(ServiceError):
     status_code = 503
+
+
+async def knowledge_error(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, RecordNotFound):
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    if isinstance(exc, VersionConflict):
+        body = {"detail": exc.reason, "code": exc.code, "expected": exc.expected, "actual": exc.actual}
+        return JSONResponse(body, status_code=409)
+    if isinstance(exc, DraftInvalid):
+        problems = [{"field": p.field, "message": p.message} for p in exc.problems]
+        return JSONResponse({"detail": str(exc), "code": exc.code, "problems": problems}, status_code=422)
+    if isinstance(exc, ImportRefused):
+        problems = [{"field": f"{p.file}:{p.row}:{p.field}", "message": p.message} for p in exc.problems]
+        return JSONResponse({"detail": str(exc), "problems": problems}, status_code=422)
+    assert isinstance(exc, KnowledgeError)
+    logger.error("unmapped knowledge error: %s", exc)
+    return JSONResponse({"detail": str(exc)}, status_code=400)

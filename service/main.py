@@ -14,10 +14,11 @@ from daoban.logging_setup import configure_logging
 from daoban.settings import Settings, load_settings
 from index.errors import BadQuery, RetrievalError
 from index.live import EngineSource, LiveEngine
+from knowledge.errors import KnowledgeError
 from knowledge.runtime import open_store
-from service.errors import ServiceError
+from service.errors import ServiceError, knowledge_error
 from service.rasa_client import RasaClient
-from service.routes import assist, chat, health, pages
+from service.routes import assist, chat, editor, health, pages
 from service.routes.pages import STATIC_DIR
 
 logger = logging.getLogger(__name__)
@@ -58,5 +59,7 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(assist.router)
     app.include_router(pages.router)
+    app.include_router(editor.router)
+    app.add_exception_handler(KnowledgeError, knowledge_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

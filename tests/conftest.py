@@ -19,6 +19,7 @@ from index.decision import DecisionPolicy
 from knowledge.database import make_engine, migrate
 from knowledge.schema import Bundle, CrossProvinceEntry, DistrictVariant, Fee, Item, Material, Situation
 from knowledge.store import KnowledgeStore
+from tests.backends import database_url, postgres_database, postgres_url  # noqa: F401  (fixtures)
 
 
 class HashingEmbedder:
