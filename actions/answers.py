@@ -46,13 +46,10 @@ def source_line(record: Record) -> str:
 
 
 def _material_line(n: int, material: Material) -> str:
-    parts = [material.form]
-    if material.copies:
-        parts.append(f"{material.copies}份")
-    parts.append(material.medium)
+    parts = [p for p in (material.form, f"{material.copies}份" if material.copies else None, material.medium) if p]
     if not material.required:
         parts.append("非必需")
-    line = f"{n}. {material.name}（{'，'.join(parts)}）"
+    line = f"{n}. {material.name}" + (f"（{'，'.join(parts)}）" if parts else "")
     if material.skip:
         line += f"——可{'/'.join(material.skip)}"
     if material.note:
@@ -76,7 +73,10 @@ def aspect_buttons(record: Record, exclude: str | None = None) -> list[dict[str,
     ]
 
 
-def answer_item(item: Item, aspect: str) -> Reply:
+def answer_item(item: Item, aspect: str, situation: str | None = None) -> Reply:
+    """One aspect of one item; materials of an item with situations come per situation."""
+    if aspect == "materials":
+        return _materials_reply(item, situation)
     body = _ITEM_ASPECTS.get(aspect, _overview)(item)
     return Reply(f"【{item.name}】{body}\n{source_line(item)}", aspect_buttons(item, exclude=aspect))
 
@@ -84,21 +84,28 @@ def answer_item(item: Item, aspect: str) -> Reply:
 def _overview(item: Item) -> str:
     return (
         f"{item.summary}\n实施部门：{item.department}；承诺时限：{_limit(item.promised_limit_days)}；"
-        f"收费：{item.fee.standard if item.fee.charged else '不收费'}；{item.online_depth}。\n您想了解哪一方面？"
+        f"收费：{item.fee.standard if item.fee.charged else '不收费'}；{item.online_depth or '网办程度指南未载明'}。\n您想了解哪一方面？"
     )
 
 
-def _materials(item: Item) -> str:
-    lines = ["所需材料："]
-    lines += [_material_line(n, m) for n, m in enumerate(item.materials, 1)] or ["（通用材料：无）"]
-    if item.situations:
-        lines.append("此外，按您的情形还需补充材料，分为：" + "、".join(s.name for s in item.situations) + "。")
-        for situation in item.situations:
-            lines.append(f"· {situation.name}：" + ("；".join(m.name for m in situation.materials) or "无需补充材料"))
-    skippable = [m.name for m in item.materials if m.skip]
-    if skippable:
+def _materials_reply(item: Item, situation_code: str | None) -> Reply:
+    """Common materials, plus those of the citizen's situation; when the item splits by
+    situation and none is known yet, ask which applies instead of listing every one."""
+    chosen = next((s for s in item.situations if s.code == situation_code), None)
+    lines = [f"【{item.name}】" + (f"（{chosen.name}）" if chosen else "") + "所需材料："]
+    materials = [*item.materials, *(chosen.materials if chosen else [])]
+    lines += [_material_line(n, m) for n, m in enumerate(materials, 1)] or ["无需提交材料。"]
+    if any(m.skip for m in materials):
         lines.append("标注“可告知承诺/容缺受理/电子证照免提交”的材料，可按规定免于提交纸质件或先受理后补齐。")
-    return "\n".join(lines)
+    buttons = aspect_buttons(item, exclude="materials")
+    if item.situations and chosen is None:
+        lines.append("以上为通用材料。此事项按情形还需补充材料，请选择您的情形：" + "、".join(s.name for s in item.situations) + "。")
+        buttons = [
+            {"title": s.name, "payload": '/ask_materials{"item_code":"%s","situation":"%s"}' % (item.code, s.code)}
+            for s in item.situations
+        ]
+    lines.append(source_line(item))
+    return Reply("\n".join(lines), buttons)
 
 
 def _procedure(item: Item) -> str:
@@ -129,12 +136,14 @@ def _place(item: Item) -> str:
 
 
 def _online(item: Item) -> str:
+    depth = item.online_depth or "指南未载明"
+    if item.visits is None:
+        return f"网办程度：{depth}；跑动次数指南未载明。"
     visits = "无需到现场" if item.visits == 0 else f"最多跑{item.visits}次"
-    return f"网办程度：{item.online_depth}；{visits}。"
+    return f"网办程度：{depth}；{visits}。"
 
 
 _ITEM_ASPECTS = {
-    "materials": _materials,
     "procedure": _procedure,
     "time": _time,
     "fee": _fee,
@@ -163,12 +172,16 @@ def answer_cross_province(entry: CrossProvinceEntry) -> Reply:
     return Reply(text, buttons)
 
 
-def answer_record(record: Record, aspect: str, item_names: dict[str, str]) -> Reply:
+def answer_record(record: Record, aspect: str, item_names: dict[str, str], situation: str | None = None) -> Reply:
     if isinstance(record, Item):
-        return answer_item(record, aspect)
+        return answer_item(record, aspect, situation)
     if isinstance(record, Bundle):
         return answer_bundle(record, item_names)
     return answer_cross_province(record)
+
+
+def ask_which_item(aspect: str) -> str:
+    return f"请问您想了解哪个事项的{ASPECT_TITLES.get(aspect, '办理信息')}？请告诉我事项名称，例如“居住证申领”“社保卡补办”。"
 
 
 KIND_LABELS = {"bundle": "（一件事一次办）", "cross_province": "（跨省通办）"}

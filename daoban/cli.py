@@ -24,10 +24,10 @@ def _setup(args: argparse.Namespace) -> int:
 
 
 def _kb_import(args: argparse.Namespace) -> int:
-    from knowledge.jsonl import read_jsonl
     from knowledge.runtime import open_store
+    from knowledge.spreadsheet import read_records
 
-    records = read_jsonl([Path(p) for p in args.files])
+    records = read_records([Path(p) for p in args.files])
     summary = open_store(load_settings()).import_records(records, actor=args.actor)
     logger.info("%d new, %d updated, %d unchanged", len(summary.created), len(summary.updated), len(summary.unchanged))
     return 0
@@ -80,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     setup.set_defaults(handler=_setup)
 
     kb = commands.add_parser("kb", help="knowledge base").add_subparsers(dest="kb_command", required=True)
-    kb_import = kb.add_parser("import", help="import JSON Lines files in one transaction")
+    kb_import = kb.add_parser(
+        "import", help="import JSON Lines (.jsonl) or provincial spreadsheets (.xlsx guides, .xls materials) in one transaction"
+    )
     kb_import.add_argument("files", nargs="+")
     kb_import.add_argument("--actor", default="cli")
     kb_import.set_defaults(handler=_kb_import)

@@ -47,10 +47,13 @@ class CrossProvinceMode(str, Enum):
 
 
 class Material(_Record):
+    """A material to bring. Unset form, copies or medium mean the source did not say,
+    and the bot says nothing about them rather than guess."""
+
     name: NonEmpty
-    form: Literal["原件", "复印件", "原件和复印件"] = "原件"
-    copies: int = Field(default=1, ge=0, le=20)
-    medium: Literal["纸质", "电子", "纸质或电子"] = "纸质"
+    form: Literal["原件", "复印件", "原件和复印件"] | None = None
+    copies: int | None = Field(default=None, ge=0, le=20)
+    medium: Literal["纸质", "电子", "纸质或电子"] | None = None
     required: bool = True
     skip: list[SkipMode] = Field(default_factory=list)
     note: str = ""
@@ -100,8 +103,8 @@ class Item(_Record):
     promised_limit_days: int | None = Field(default=None, ge=0, description="工作日; 0 = 即办")
     fee: Fee = Field(default_factory=Fee)
     legal_basis: list[NonEmpty] = Field(default_factory=list)
-    online_depth: OnlineDepth = OnlineDepth.OFFLINE_ONLY
-    visits: int = Field(default=1, ge=0, le=10)
+    online_depth: OnlineDepth | None = Field(default=None, description="unset: the source did not say")
+    visits: int | None = Field(default=None, ge=0, le=10, description="unset: the source did not say")
     districts: list[DistrictVariant] = Field(default_factory=list)
     version: int = Field(default=1, ge=1)
     updated_at: datetime = Field(default_factory=_utcnow)
