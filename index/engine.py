@@ -18,14 +18,15 @@ from typing import Literal
 
 import numpy as np
 
+from index.context import ContextRules
 from index.decision import Candidate, Decision, DecisionPolicy, PooledScores, decide, fuse
-from index.dense import DenseIndex
+from index.dense import DenseIndex, vector_dtype
 from index.documents import SearchDoc, documents_for, kb_user_words
 from index.embedder import Embedder
 from index.errors import BadQuery
 from index.sparse import SparseIndex
 from index.tokens import ChineseTokenizer
-from knowledge.schema import Item, Record
+from knowledge.schema import CrossProvinceEntry, Item, Record
 from knowledge.store import Changes, KnowledgeStore
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,13 @@ PASSAGE, QUERY = "passage", "query"
 MAX_QUERY_CHARS = 2000
 BARE_TERM_MAX_CHARS = 6
 DENSE_DEPTH = 256  # documents fetched per query before pooling them per record
+# Sparse side: only the best documents are pooled, and only the best records kept. A
+# record past rank SPARSE_RECORDS adds under 1/(rrf_k + 512) to its fused score, too
+# little to move it into what is shown; pooling every document with a nonzero BM25
+# score instead costs seconds on a base of millions. Bases smaller than these depths
+# (the demo base has ~2,300 documents) are pooled whole, exactly as before.
+SPARSE_DOCS = 4096
+SPARSE_RECORDS = 512
 _BARE_TERM_STRIP = re.compile(r"[\s\W_]+")
 
 
@@ -59,6 +67,9 @@ class RetrievalEngine:
         self._lock = threading.RLock()
         self._records: dict[str, Record] = {}
         self._names: dict[str, tuple[str, str]] = {}
+        self._kinds: dict[str, str] = {}
+        self._twins: dict[str, str] = {}
+        self._context = ContextRules()
         self._docs: list[SearchDoc] = []
         self._vectors = np.zeros((0, embedder.dim), dtype=np.float32)
         self._dense = DenseIndex(np.zeros((0, embedder.dim), dtype=np.float32), embedder.dim)
@@ -66,6 +77,7 @@ class RetrievalEngine:
         self._sparse: SparseIndex | None = None
         self.revision = 0
         self.kb_hash = ""
+        self.build_seconds: dict[str, float] = {}  # phases of the last load/apply, for logs and bench/scale.py
 
     # ---- state -------------------------------------------------------------
 
@@ -96,15 +108,21 @@ class RetrievalEngine:
              docs: list[SearchDoc] | None = None, vectors: np.ndarray | None = None) -> None:
         """Index ``records`` from scratch; ``docs``/``vectors`` reuse a saved index's embeddings."""
         with self._lock:
+            phases = _Phases()
             self._records = {r.code: r for r in records}
             if docs is None or vectors is None:
                 docs = [d for r in self._records.values() for d in documents_for(r)]
+                phases.mark("documents")
                 vectors = self._embed_docs(docs)
-            self._docs, self._vectors = docs, vectors
+                phases.mark("embedding")
+            self._docs, self._vectors = docs, np.asarray(vectors, dtype=vector_dtype(len(docs)))
             self._tokenizer = ChineseTokenizer(kb_user_words(list(self._records.values())), cache_dir=self._jieba_cache)
-            self._rebuild_search_structures()
+            phases.mark("tokenizer")
+            self._rebuild_search_structures(phases)
             self.revision, self.kb_hash = revision, kb_hash
-        logger.info("indexed %d records as %d documents (revision %d)", len(self._records), len(self._docs), revision)
+            self.build_seconds = phases.seconds
+        logger.info("indexed %d records as %d documents (revision %d) in %s", len(self._records), len(self._docs),
+                    revision, phases)
 
     def apply(self, changes: Changes, kb_hash: str) -> None:
         """Re-index only the records that changed; the others keep their vectors."""
@@ -122,10 +140,12 @@ class RetrievalEngine:
                 new_docs.extend(documents_for(record))
             new_vectors = self._embed_docs(new_docs)
             self._docs = [self._docs[i] for i in keep] + new_docs
-            self._vectors = np.vstack([self._vectors[keep], new_vectors]).astype(np.float32)
+            self._vectors = np.vstack([self._vectors[keep], new_vectors]).astype(vector_dtype(len(self._docs)))
             assert self._tokenizer is not None
             self._tokenizer.add_words(kb_user_words(changes.upserted))
-            self._rebuild_search_structures()
+            phases = _Phases()
+            self._rebuild_search_structures(phases)
+            self.build_seconds = phases.seconds
             self.revision, self.kb_hash = changes.revision, kb_hash
         logger.info("applied revision %d: %d record(s) re-indexed, %d removed",
                     changes.revision, len(changes.upserted), len(changes.removed))
@@ -143,11 +163,20 @@ class RetrievalEngine:
             return np.zeros((0, self._embedder.dim), dtype=np.float32)
         return self._embedder.encode([d.text for d in docs], PASSAGE)
 
-    def _rebuild_search_structures(self) -> None:
+    def _rebuild_search_structures(self, phases: _Phases) -> None:
         self._names = {code: (r.kind, r.name) for code, r in self._records.items()}
-        self._dense = DenseIndex(self._vectors, self._embedder.dim)
+        self._kinds = {code: r.kind for code, r in self._records.items()}
+        self._twins = {
+            r.item_code: r.code for r in self._records.values()
+            if isinstance(r, CrossProvinceEntry) and r.item_code in self._records
+        }
+        self._doc_codes = np.array([d.code for d in self._docs], dtype=object)
+        phases.mark("records")
         assert self._tokenizer is not None
-        self._sparse = SparseIndex(self._tokenizer, [d.text for d in self._docs])
+        self._sparse = SparseIndex(self._tokenizer, (d.text for d in self._docs))
+        phases.mark("bm25")
+        self._dense = DenseIndex(self._vectors, self._embedder.dim)
+        phases.mark("dense")
 
     # ---- searching ---------------------------------------------------------
 
@@ -164,7 +193,7 @@ class RetrievalEngine:
         query_vector = self._embedder.encode([text], QUERY) if mode != "sparse" else None
         encoded = time.perf_counter()
         with self._lock:
-            pooled = self._pooled_scores(text, query_vector, mode)
+            pooled = self._context.apply(text, self._pooled_scores(text, query_vector, mode), self._kinds, self._twins)
             names = self._names
             revision = self.revision
         candidates = fuse(pooled, names, self._policy)
@@ -178,6 +207,12 @@ class RetrievalEngine:
             query=text, decision=decision, candidates=candidates[:top_k], shown=shown, revision=revision,
             encode_ms=(encoded - started) * 1000, search_ms=(finished - encoded) * 1000,
         )
+
+    def has_content(self, text: str) -> bool:
+        """False for questions made only of aspect and filler words ("那要多久？"):
+        they refer to the item already under discussion, not to a new one."""
+        assert self._tokenizer is not None
+        return any(not token.endswith("#2") for token in self._tokenizer.tokens(text))
 
     def _records_naming(self, text: str, candidates: list[Candidate]) -> list[Candidate]:
         """Candidates whose name or alias contains a bare query like "社保卡" or "护照".
@@ -210,8 +245,34 @@ class RetrievalEngine:
                     pooled.matched[doc.code] = doc.text
         if mode != "dense":
             assert self._sparse is not None
-            sparse_scores = self._sparse.scores(text)
-            for doc_index in np.nonzero(sparse_scores)[0]:
-                code = self._docs[doc_index].code
-                pooled.sparse[code] = max(pooled.sparse.get(code, 0.0), float(sparse_scores[doc_index]))
+            self._pool_sparse(self._sparse.scores(text), pooled.sparse)
         return pooled
+
+    def _pool_sparse(self, scores: np.ndarray, into: dict[str, float]) -> None:
+        """Best BM25 score per record, over the SPARSE_DOCS best documents, keeping SPARSE_RECORDS records."""
+        hits = np.flatnonzero(scores)
+        if len(hits) > SPARSE_DOCS:
+            hits = hits[np.argpartition(scores[hits], -SPARSE_DOCS)[-SPARSE_DOCS:]]
+        hits = hits[np.argsort(-scores[hits], kind="stable")]  # best first, so a record's first hit is its best
+        codes, first = np.unique(self._doc_codes[hits], return_index=True)
+        if len(codes) > SPARSE_RECORDS:
+            first = np.sort(first)[:SPARSE_RECORDS]
+        # insert in document order, as pooling every document did: ``fuse`` breaks ties by it
+        for at in first[np.argsort(hits[first], kind="stable")]:
+            into[self._doc_codes[hits[at]]] = float(scores[hits[at]])
+
+
+class _Phases:
+    """Wall time of each build phase, so a slow rebuild says where its time went."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def mark(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = round(self.seconds.get(phase, 0.0) + now - self._last, 3)
+        self._last = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())

@@ -99,3 +99,31 @@ def test_a_bare_thing_with_several_items_becomes_a_question(hashing_embedder, se
     result = engine.search("社保卡")
     assert result.decision == "suggest"
     assert {c.code for c in result.shown} == {"T-SB-001", "T-SB-002"}
+
+
+def test_sparse_pooling_keeps_the_best_records_in_document_order(engine, monkeypatch):
+    import numpy as np
+
+    import index.engine as engine_module
+
+    codes = [d.code for d in engine.documents]
+    scores = np.zeros(len(codes), dtype=np.float32)
+    scores[:] = np.linspace(1.0, 2.0, len(codes), dtype=np.float32)  # later documents score higher
+    pooled_all: dict[str, float] = {}
+    engine._pool_sparse(scores, pooled_all)
+    assert list(pooled_all) == list(dict.fromkeys(codes))  # every record, in document order
+    assert all(pooled_all[c] == max(float(s) for s, k in zip(scores, codes) if k == c) for c in pooled_all)
+
+    last_three = list(dict.fromkeys(codes))[-3:]
+    monkeypatch.setattr(engine_module, "SPARSE_DOCS", sum(c in last_three for c in codes))  # their documents only
+    monkeypatch.setattr(engine_module, "SPARSE_RECORDS", 2)
+    pooled_top: dict[str, float] = {}
+    engine._pool_sparse(scores, pooled_top)
+    best_two = sorted(pooled_all, key=lambda c: -pooled_all[c])[:2]
+    assert sorted(pooled_top) == sorted(best_two)
+    assert all(pooled_top[c] == pooled_all[c] for c in pooled_top)
+    assert list(pooled_top) == [c for c in pooled_all if c in pooled_top]
+
+
+def test_load_reports_its_build_phases(engine):
+    assert {"tokenizer", "bm25", "dense"} <= set(engine.build_seconds)
