@@ -15,10 +15,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import REJECT_TEXT, Reply, answer_record, suggest
+from actions.answers import REJECT_TEXT, Reply, answer_record, ask_which_item, suggest
 from actions.engine_provider import default_source
 from index.engine import RetrievalEngine
 from index.live import EngineSource
+from knowledge.schema import Item
 
 logger = logging.getLogger(__name__)
 
@@ -48,31 +49,48 @@ class ActionAnswerItem(Action):
         text = (tracker.latest_message.get("text") or "").strip()
         chosen = _entity(tracker, "item_code")
         current = tracker.get_slot("item_code")
+        named_situation = _entity(tracker, "situation")
+        remembered_situation = tracker.get_slot("situation")
+
+        def situation_for(code: str) -> str | None:
+            # a situation code means something only within the item it was chosen for
+            return named_situation or (remembered_situation if code == current else None)
 
         if chosen and engine.record(chosen):
-            return self._answer(dispatcher, engine, chosen, aspect)
-        if text and not text.startswith("/"):
-            result = engine.search(text)
-            if result.decision == "answer":
-                return self._answer(dispatcher, engine, result.shown[0].code, aspect)
-            if current and engine.record(current) and aspect != "overview" and len(text) <= FOLLOW_UP_MAX_CHARS:
-                return self._answer(dispatcher, engine, current, aspect)
-            if result.decision == "suggest":
-                _send(dispatcher, suggest([(c.code, c.kind, c.name) for c in result.shown], aspect))
+            return self._answer(dispatcher, engine, chosen, aspect, situation_for(chosen))
+        has_current = bool(current and engine.record(current))
+        if not text or text.startswith("/") or not engine.has_content(text):
+            if has_current:
+                return self._answer(dispatcher, engine, current, aspect, situation_for(current))
+            if aspect != "overview":
+                dispatcher.utter_message(text=ask_which_item(aspect))
                 return []
-        elif current and engine.record(current):
-            return self._answer(dispatcher, engine, current, aspect)
+            dispatcher.utter_message(text=REJECT_TEXT)
+            return []
+        result = engine.search(text)
+        if result.decision == "answer":
+            code = result.shown[0].code
+            return self._answer(dispatcher, engine, code, aspect, situation_for(code))
+        if has_current and aspect != "overview" and len(text) <= FOLLOW_UP_MAX_CHARS:
+            return self._answer(dispatcher, engine, current, aspect, situation_for(current))
+        if result.decision == "suggest":
+            _send(dispatcher, suggest([(c.code, c.kind, c.name) for c in result.shown], aspect))
+            return []
         dispatcher.utter_message(text=REJECT_TEXT)
         return []
 
     @staticmethod
-    def _answer(dispatcher: CollectingDispatcher, engine: RetrievalEngine, code: str, aspect: str) -> list[dict[str, Any]]:
+    def _answer(
+        dispatcher: CollectingDispatcher, engine: RetrievalEngine, code: str, aspect: str, situation: str | None = None
+    ) -> list[dict[str, Any]]:
         record = engine.record(code)
         assert record is not None
+        known = isinstance(record, Item) and any(s.code == situation for s in record.situations)
+        situation = situation if known else None
         item_names = {i.code: i.name for i in engine.items()}
-        _send(dispatcher, answer_record(record, aspect, item_names))
-        logger.info("answered %s (v%d) aspect=%s", record.code, record.version, aspect)
-        return [SlotSet("item_code", record.code)]
+        _send(dispatcher, answer_record(record, aspect, item_names, situation))
+        logger.info("answered %s (v%d) aspect=%s situation=%s", record.code, record.version, aspect, situation)
+        return [SlotSet("item_code", record.code), SlotSet("situation", situation)]
 
 
 def _entity(tracker: Tracker, name: str) -> str | None:

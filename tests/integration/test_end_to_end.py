@@ -48,7 +48,12 @@ def test_residence_permit_materials_are_answered_from_the_guide(running):
     text = messages[0]["text"]
     assert text.startswith("【居住证申领】所需材料"), text
     assert "第1版" in text and "居民身份证" in text
-    assert any(b["title"] == "收费标准" for b in messages[0]["buttons"])
+    assert "请选择您的情形" in text, text
+
+    situation = messages[0]["buttons"][0]
+    chosen = _chat(running, "it-citizen-1", situation["payload"])[0]
+    assert chosen["text"].startswith(f"【居住证申领】（{situation['title']}）所需材料"), chosen["text"]
+    assert any(b["title"] == "收费标准" for b in chosen["buttons"])
 
     follow_up = _chat(running, "it-citizen-1", "要钱吗？")[0]["text"]
     assert follow_up.startswith("【居住证申领】"), follow_up

@@ -1,0 +1,61 @@
+"""What a question says about where and how much, applied to the pooled scores.
+
+An item and its 跨省通办 entry share a name and most words, so retrieval alone
+can't tell them apart; the question can: "在外地社保卡丢了" means the
+cross-province entry, "社保卡丢了" the local item. Likewise "孩子刚出生要办哪些"
+asks for a whole 一件事一次办 bundle, not one of its items. Filtering happens
+before fusion so ranks and margins are computed among what remains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.decision import PooledScores
+from index.tokens import read_word_list
+
+WORDS_DIR = Path(__file__).resolve().parent / "words"
+BUNDLE_WINDOW = 0.03  # a bundle this close to the best dense score is what a "哪些" question means
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    elsewhere: bool
+    whole_event: bool
+
+
+class ContextRules:
+    def __init__(self) -> None:
+        self._elsewhere = tuple(read_word_list(WORDS_DIR / "elsewhere.txt"))
+        self._bundle_cues = tuple(read_word_list(WORDS_DIR / "bundle_cues.txt"))
+
+    def read(self, text: str) -> QueryContext:
+        return QueryContext(
+            elsewhere=any(word in text for word in self._elsewhere),
+            whole_event=any(word in text for word in self._bundle_cues),
+        )
+
+    def apply(self, text: str, pooled: PooledScores, kinds: dict[str, str], twins: dict[str, str]) -> PooledScores:
+        """Drop the twin the question does not mean; prefer bundles for whole-event questions.
+
+        ``twins`` maps a local item's code to its cross-province entry's code.
+        """
+        context = self.read(text)
+        present = set(pooled.dense) | set(pooled.sparse)
+        dropped: set[str] = set()
+        for item_code, cross_code in twins.items():
+            if item_code in present and cross_code in present:
+                dropped.add(item_code if context.elsewhere else cross_code)
+        if context.whole_event:
+            dense_bundles = [s for c, s in pooled.dense.items() if kinds.get(c) == "bundle" and c not in dropped]
+            best = max((s for c, s in pooled.dense.items() if c not in dropped), default=0.0)
+            if dense_bundles and max(dense_bundles) >= best - BUNDLE_WINDOW:
+                dropped |= {c for c in present if kinds.get(c) != "bundle"}
+        if not dropped:
+            return pooled
+        return PooledScores(
+            dense={c: s for c, s in pooled.dense.items() if c not in dropped},
+            sparse={c: s for c, s in pooled.sparse.items() if c not in dropped},
+            matched={c: t for c, t in pooled.matched.items() if c not in dropped},
+        )
