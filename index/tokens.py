@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import jieba
+from pypinyin import lazy_pinyin
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class ChineseTokenizer:
         stop_words: frozenset[str] | None = None,
         cache_dir: Path | None = None,
         char_bigrams: bool = True,
+        pinyin_bigrams: bool = False,
     ):
         self._jieba = jieba.Tokenizer()
         if cache_dir is not None:
@@ -57,6 +59,7 @@ class ChineseTokenizer:
         # jieba glues fillers together ("那要", "要不"): a word made only of stop characters is a stop word too
         self._stop_chars = frozenset(w for w in self._stop_words if len(w) == 1)
         self._char_bigrams = char_bigrams
+        self._pinyin_bigrams = pinyin_bigrams
         self._user_words = sorted({w.strip() for w in [*default_domain_words(), *user_words] if 1 < len(w.strip()) <= 20})
         for word in self._user_words:
             self._jieba.add_word(word, freq=20000)
@@ -83,8 +86,12 @@ class ChineseTokenizer:
         text = text.lower()
         cut = list(self._jieba.cut(text))
         words = [w for w in self._search_words(cut) if _WORD.fullmatch(w) and not self._is_stop(w)]
-        if self._char_bigrams:
-            words.extend(f"{gram}#2" for gram in self._content_bigrams(cut))
+        if self._char_bigrams or self._pinyin_bigrams:
+            grams = self._content_bigrams(cut)
+            if self._char_bigrams:
+                words.extend(f"{gram}#2" for gram in grams)
+            if self._pinyin_bigrams:
+                words.extend(f"{_syllables(gram)}#py" for gram in grams)
         return words
 
     def _search_words(self, cut: list[str]) -> list[str]:
@@ -113,3 +120,9 @@ class ChineseTokenizer:
             grams.extend(run[i : i + 2] for i in range(len(run) - 1))
             run = ""
         return grams
+
+
+def _syllables(gram: str) -> str:
+    """Toneless pinyin of a bigram, so a homophone slip (身分证, 社宝卡, 公基金) still
+    shares a token with the guide's wording."""
+    return "".join(lazy_pinyin(gram))

@@ -25,3 +25,10 @@ def test_words_added_later_are_recognised():
     tokenizer = ChineseTokenizer(char_bigrams=False)
     tokenizer.add_words(["惠民保参保"])
     assert "惠民保参保" in tokenizer.tokens("惠民保参保")
+
+
+def test_pinyin_bigrams_let_a_homophone_slip_share_tokens():
+    tokenizer = ChineseTokenizer(pinyin_bigrams=True)
+    slip, right = set(tokenizer.tokens("身分证丢了")), set(tokenizer.tokens("身份证丢失"))
+    assert {"shenfen#py", "fenzheng#py"} <= slip & right
+    assert not any(t.endswith("#py") for t in ChineseTokenizer().tokens("身分证丢了"))
