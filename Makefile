@@ -19,7 +19,7 @@ DAOBAN := $(APP_PY) -m daoban
 PYTHON311 := PYENV_VERSION=3.11.7 python3.11
 PYTHON310 := PYENV_VERSION=3.10.13 python3.10
 
-.PHONY: help setup run stop test test-fast validate bench clean-state
+.PHONY: help setup run stop test test-fast validate lint bench clean-state
 
 help:
 	@echo "make run    set everything up (first time ~15 min), start Rasa, actions and the API on http://localhost:8000/"
@@ -56,7 +56,10 @@ validate: venvs
 	cd bot && RASA_TELEMETRY_ENABLED=false HOME=$(CACHE)/rasa-state/home $(RASA_VENV)/bin/rasa data validate \
 	  --config config.yml --domain domain --data data --fail-on-warnings
 
-test: setup validate
+lint: venvs
+	$(APP_VENV)/bin/ruff check daoban knowledge index actions service bench tests
+
+test: setup validate lint
 	$(APP_PY) -m pytest
 
 test-fast: venvs

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import statistics
 import tempfile
 import time
 from dataclasses import dataclass

@@ -26,8 +26,8 @@ import numpy as np
 from bench.report import machine, table, write_section
 from bench.synthetic import make_sources, place_name, synthetic_documents, synthetic_items, synthetic_vectors
 from index.decision import DecisionPolicy
-from index.documents import documents_for
 from index.dense import DEFAULT_EXACT_LIMIT, DenseIndex, ivf_lists
+from index.documents import documents_for
 from index.engine import DENSE_DEPTH, RetrievalEngine
 from knowledge.jsonl import read_jsonl
 from knowledge.schema import Item

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from knowledge.errors import ImportProblem, ImportRefused
 from knowledge.schema import Item
 from knowledge.sheets import rules
-from knowledge.sheets.table import RawRow, SheetRow, build_record, short_hash, table_rows
+from knowledge.sheets.table import RawRow, SheetRow, build_items, short_hash, table_rows
 
 logger = logging.getLogger(__name__)
 
@@ -101,17 +101,10 @@ def guide_items_from_rows(rows: Iterable[RawRow], file: str = "<rows>") -> Guide
         report.notes.append(
             f"{repeats} row(s) repeat a material already listed for the same item, district and situation"
         )
-    codes: dict[str, _Draft] = {}
-    for draft in drafts.values():
-        code = CODE_PREFIX + short_hash(draft.main, draft.handling)
-        if code in codes:  # a 40-bit collision: refuse rather than merge two items
-            message = f"code {code} also made for row {codes[code].first_row}"
-            problems.append(ImportProblem(file, draft.first_row, "业务办理项名称", message))
-            continue
-        codes[code] = draft
-        item = build_record(Item, _item_data(code, draft, report), file, draft.first_row, problems)
-        if item is not None:
-            report.items.append(item)
+    report.items.extend(build_items(
+        file, drafts.values(), code_of=lambda d: CODE_PREFIX + short_hash(d.main, d.handling),
+        data_of=lambda code, d: _item_data(code, d, report), field="业务办理项名称", problems=problems,
+    ))
     if problems:
         raise ImportRefused(problems)
     for note in report.notes:

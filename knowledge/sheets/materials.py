@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from knowledge.errors import ImportProblem, ImportRefused
 from knowledge.schema import Item
 from knowledge.sheets import rules
-from knowledge.sheets.table import RawRow, build_record, short_hash, table_rows
+from knowledge.sheets.table import RawRow, build_items, short_hash, table_rows
 
 logger = logging.getLogger(__name__)
 
@@ -99,17 +99,10 @@ def material_items_from_rows(rows: Iterable[RawRow], file: str = "<rows>") -> Ma
         report.notes.append(f"{len(split)} item(s) appear in several blocks of rows, merged: {'、'.join(split)}")
     if repeated:
         report.notes.append(f"{repeated} row(s) repeat a material already listed for the same item and situation")
-    codes: dict[str, _Draft] = {}
-    for draft in drafts.values():
-        code = CODE_PREFIX + short_hash(draft.name)
-        if code in codes:
-            message = f"code {code} also made for row {codes[code].first_row}"
-            problems.append(ImportProblem(file, draft.first_row, "事项名称", message))
-            continue
-        codes[code] = draft
-        record = build_record(Item, _item_data(code, draft), file, draft.first_row, problems)
-        if record is not None:
-            report.items.append(record)
+    report.items.extend(build_items(
+        file, drafts.values(), code_of=lambda d: CODE_PREFIX + short_hash(d.name),
+        data_of=_item_data, field="事项名称", problems=problems,
+    ))
     if problems:
         raise ImportRefused(problems)
     for note in report.notes:

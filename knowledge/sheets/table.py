@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -134,3 +135,24 @@ def build_record(model: type[BaseModel], data: dict, file: str, row: int, proble
             location = ".".join(str(part) for part in error["loc"]) or "-"
             problems.append(ImportProblem(file, row, location, error["msg"]))
         return None
+
+
+def build_items(file: str, drafts: Iterable, *, code_of: Callable[[Any], str], data_of: Callable[[str, Any], dict],
+                field: str, problems: list[ImportProblem]) -> list:
+    """Validated items from grouped drafts (anything with ``first_row``); a code made
+    twice is a hash collision and is refused, never merged into one item."""
+    from knowledge.schema import Item
+
+    items = []
+    codes: dict[str, Any] = {}
+    for draft in drafts:
+        code = code_of(draft)
+        if code in codes:
+            message = f"code {code} also made for row {codes[code].first_row}"
+            problems.append(ImportProblem(file, draft.first_row, field, message))
+            continue
+        codes[code] = draft
+        item = build_record(Item, data_of(code, draft), file, draft.first_row, problems)
+        if item is not None:
+            items.append(item)
+    return items

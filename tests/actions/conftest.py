@@ -1,8 +1,8 @@
 import pytest
 from rasa_sdk import Tracker
 
-from index.live import StaticEngine
 from index.engine import RetrievalEngine
+from index.live import StaticEngine
 from tests.conftest import HASHING_POLICY
 
 

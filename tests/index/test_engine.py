@@ -1,12 +1,12 @@
 import pytest
 
 from index.engine import RetrievalEngine
-from tests.conftest import HASHING_POLICY, make_item
 from index.errors import BadQuery, StaleIndex
 from index.persist import load_index, save_index
 from knowledge.database import make_engine, migrate
 from knowledge.schema import Material
 from knowledge.store import KnowledgeStore
+from tests.conftest import HASHING_POLICY, make_item
 
 
 @pytest.fixture

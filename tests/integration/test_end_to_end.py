@@ -7,7 +7,6 @@ beside a `make run` instance without touching it.
 
 from __future__ import annotations
 
-
 import httpx
 import pytest
 
