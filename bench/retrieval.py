@@ -69,7 +69,7 @@ def ranking_metrics(engine: RetrievalEngine, questions: list[Question], mode: st
 
 
 def decision_metrics(engine: RetrievalEngine, in_scope: list[Question], out_of_scope: list[Question]) -> dict[str, float]:
-    answered_right = answered_wrong = suggested_with_right = 0
+    answered_right = answered_wrong = suggested_with_right = declined = 0
     for question in in_scope:
         result = engine.search(question.text)
         shown = {c.code for c in result.shown}
@@ -78,6 +78,8 @@ def decision_metrics(engine: RetrievalEngine, in_scope: list[Question], out_of_s
             answered_wrong += not (shown & question.expected)
         elif result.decision == "suggest":
             suggested_with_right += bool(shown & question.expected)
+        else:
+            declined += 1
     rejected = answered_oos = 0
     for question in out_of_scope:
         decision = engine.search(question.text).decision
@@ -88,6 +90,7 @@ def decision_metrics(engine: RetrievalEngine, in_scope: list[Question], out_of_s
         "answered right": answered_right / n,
         "answered wrong": answered_wrong / n,
         "suggested incl. right": suggested_with_right / n,
+        "in-scope declined": declined / n,
         "oos rejected": rejected / m,
         "oos answered": answered_oos / m,
     }

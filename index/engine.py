@@ -49,6 +49,14 @@ Mode = Literal["hybrid", "sparse", "dense"]
 
 
 @dataclass(frozen=True)
+class Ranking:
+    text: str
+    candidates: list[Candidate]
+    revision: int
+    encode_ms: float
+
+
+@dataclass(frozen=True)
 class SearchResult:
     query: str
     decision: Decision
@@ -184,6 +192,17 @@ class RetrievalEngine:
         """Rank records for a question and decide; ``mode`` lets benchmarks measure each side alone."""
         if not 1 <= top_k <= 50:
             raise BadQuery(f"top_k must be between 1 and 50, got {top_k}")
+        started = time.perf_counter()
+        ranking = self.rank(query, mode)
+        decision, shown = self.decide(ranking)
+        total_ms = (time.perf_counter() - started) * 1000
+        return SearchResult(
+            query=ranking.text, decision=decision, candidates=ranking.candidates[:top_k], shown=shown,
+            revision=ranking.revision, encode_ms=ranking.encode_ms, search_ms=total_ms - ranking.encode_ms,
+        )
+
+    def rank(self, query: str, mode: Mode = "hybrid") -> Ranking:
+        """Every candidate record, fused and ordered, before any decision is taken."""
         if mode not in ("hybrid", "sparse", "dense"):
             raise BadQuery(f"mode must be hybrid, sparse or dense, got {mode!r}")
         text = " ".join(query.split())[:MAX_QUERY_CHARS]
@@ -191,22 +210,22 @@ class RetrievalEngine:
             raise BadQuery("the question is empty")
         started = time.perf_counter()
         query_vector = self._embedder.encode([text], QUERY) if mode != "sparse" else None
-        encoded = time.perf_counter()
+        encode_ms = (time.perf_counter() - started) * 1000
         with self._lock:
             pooled = self._context.apply(text, self._pooled_scores(text, query_vector, mode), self._kinds, self._twins)
             names = self._names
             revision = self.revision
-        candidates = fuse(pooled, names, self._policy)
-        decision, shown = decide(candidates, self._policy)
+        return Ranking(text=text, candidates=fuse(pooled, names, self._policy), revision=revision, encode_ms=encode_ms)
+
+    def decide(self, ranking: Ranking, policy: DecisionPolicy | None = None) -> tuple[Decision, list[Candidate]]:
+        """Answer, suggest or reject; ``policy`` lets calibration try thresholds on one ranking."""
+        policy = policy or self._policy
+        decision, shown = decide(ranking.candidates, policy)
         if decision == "answer":
-            named = self._records_naming(text, candidates[: self._policy.max_suggestions])
+            named = self._records_naming(ranking.text, ranking.candidates[: policy.max_suggestions])
             if len(named) >= 2:
                 decision, shown = "suggest", named
-        finished = time.perf_counter()
-        return SearchResult(
-            query=text, decision=decision, candidates=candidates[:top_k], shown=shown, revision=revision,
-            encode_ms=(encoded - started) * 1000, search_ms=(finished - encoded) * 1000,
-        )
+        return decision, shown
 
     def has_content(self, text: str) -> bool:
         """False for questions made only of aspect and filler words ("那要多久？"):
