@@ -149,10 +149,10 @@ class RetrievalEngine:
             new_vectors = self._embed_docs(new_docs)
             self._docs = [self._docs[i] for i in keep] + new_docs
             self._vectors = np.vstack([self._vectors[keep], new_vectors]).astype(vector_dtype(len(self._docs)))
-            assert self._tokenizer is not None
+            assert self._tokenizer is not None and self._sparse is not None
             self._tokenizer.add_words(kb_user_words(changes.upserted))
             phases = _Phases()
-            self._rebuild_search_structures(phases)
+            self._rebuild_search_structures(phases, self._sparse.updated(keep, [d.text for d in new_docs]))
             self.build_seconds = phases.seconds
             self.revision, self.kb_hash = changes.revision, kb_hash
         logger.info("applied revision %d: %d record(s) re-indexed, %d removed",
@@ -171,7 +171,9 @@ class RetrievalEngine:
             return np.zeros((0, self._embedder.dim), dtype=np.float32)
         return self._embedder.encode([d.text for d in docs], PASSAGE)
 
-    def _rebuild_search_structures(self, phases: _Phases) -> None:
+    def _rebuild_search_structures(self, phases: _Phases, sparse: SparseIndex | None = None) -> None:
+        """Derived lookups, BM25 and the dense index; ``sparse`` is an index already updated
+        for an edit, so only the edited documents were tokenised."""
         self._names = {code: (r.kind, r.name) for code, r in self._records.items()}
         self._kinds = {code: r.kind for code, r in self._records.items()}
         self._twins = {
@@ -181,7 +183,7 @@ class RetrievalEngine:
         self._doc_codes = np.array([d.code for d in self._docs], dtype=object)
         phases.mark("records")
         assert self._tokenizer is not None
-        self._sparse = SparseIndex(self._tokenizer, (d.text for d in self._docs))
+        self._sparse = sparse or SparseIndex(self._tokenizer, (d.text for d in self._docs))
         phases.mark("bm25")
         self._dense = DenseIndex(self._vectors, self._embedder.dim)
         phases.mark("dense")

@@ -1,4 +1,4 @@
-"""BM25 over jieba tokens (bm25s). Rebuilt whole on change.
+"""BM25 over jieba tokens (bm25s).
 
 Documents are turned into token ids one at a time while they are tokenized and
 handed to bm25s as a ``Tokenized`` corpus: holding every document's tokens as
@@ -9,7 +9,7 @@ each. The scores are the same as indexing the token lists directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import bm25s
 import numpy as np
@@ -21,17 +21,40 @@ EMPTY_DOC_TOKEN = "\u0000"  # a document without tokens still needs one, or bm25
 
 
 class SparseIndex:
+    """BM25 over a tokenized corpus; keeps each document's token ids so that an
+    edit re-tokenises only its own documents (``updated``), not the whole base."""
+
     def __init__(self, tokenizer: ChineseTokenizer, texts: Iterable[str], k1: float = 1.2, b: float = 0.75):
         self._tokenizer = tokenizer
-        self._bm25 = bm25s.BM25(k1=k1, b=b)
-        vocab: dict[str, int] = {}
-        ids: list[list[int]] = []
-        for text in texts:
-            tokens = tokenizer.tokens(text) or [EMPTY_DOC_TOKEN]
-            ids.append([vocab.setdefault(token, len(vocab)) for token in tokens])
-        self._size = len(ids)
-        if ids:
-            self._bm25.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
+        self._k1, self._b = k1, b
+        self._vocab: dict[str, int] = {}
+        self._ids: list[list[int]] = [self._token_ids(text) for text in texts]
+        self._index()
+
+    def updated(self, keep: Sequence[int], texts: Iterable[str]) -> "SparseIndex":
+        """A new index over the kept documents, in their order, followed by ``texts``.
+
+        Kept documents keep the tokens they were indexed with, even if words learnt
+        since would segment them differently; a full build (``daoban index build``)
+        re-tokenises everything.
+        """
+        fresh = SparseIndex.__new__(SparseIndex)
+        fresh._tokenizer, fresh._k1, fresh._b = self._tokenizer, self._k1, self._b
+        fresh._vocab = dict(self._vocab)
+        fresh._ids = [self._ids[i] for i in keep]
+        fresh._ids.extend(fresh._token_ids(text) for text in texts)
+        fresh._index()
+        return fresh
+
+    def _token_ids(self, text: str) -> list[int]:
+        tokens = self._tokenizer.tokens(text) or [EMPTY_DOC_TOKEN]
+        return [self._vocab.setdefault(token, len(self._vocab)) for token in tokens]
+
+    def _index(self) -> None:
+        self._bm25 = bm25s.BM25(k1=self._k1, b=self._b)
+        self._size = len(self._ids)
+        if self._ids:
+            self._bm25.index(Tokenized(ids=self._ids, vocab=self._vocab), show_progress=False)
 
     @property
     def size(self) -> int:
