@@ -7,6 +7,7 @@ summarised into a claim the guide does not make.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from knowledge.schema import Bundle, CrossProvinceEntry, Item, Material, Record
@@ -172,11 +173,15 @@ def answer_cross_province(entry: CrossProvinceEntry) -> Reply:
     return Reply(text, buttons)
 
 
-def answer_record(record: Record, aspect: str, item_names: dict[str, str], situation: str | None = None) -> Reply:
+def answer_record(
+    record: Record, aspect: str, lookup: Callable[[str], Record | None], situation: str | None = None
+) -> Reply:
+    """``lookup`` finds a bundle's member items; only those are looked up, never the whole base."""
     if isinstance(record, Item):
         return answer_item(record, aspect, situation)
     if isinstance(record, Bundle):
-        return answer_bundle(record, item_names)
+        members = {code: member.name for code in record.item_codes if (member := lookup(code)) is not None}
+        return answer_bundle(record, members)
     return answer_cross_province(record)
 
 

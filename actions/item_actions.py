@@ -87,8 +87,7 @@ class ActionAnswerItem(Action):
         assert record is not None
         known = isinstance(record, Item) and any(s.code == situation for s in record.situations)
         situation = situation if known else None
-        item_names = {i.code: i.name for i in engine.items()}
-        _send(dispatcher, answer_record(record, aspect, item_names, situation))
+        _send(dispatcher, answer_record(record, aspect, engine.record, situation))
         logger.info("answered %s (v%d) aspect=%s situation=%s", record.code, record.version, aspect, situation)
         return [SlotSet("item_code", record.code), SlotSet("situation", situation)]
 

@@ -36,22 +36,26 @@ class ContextRules:
             whole_event=any(word in text for word in self._bundle_cues),
         )
 
-    def apply(self, text: str, pooled: PooledScores, kinds: dict[str, str], twins: dict[str, str]) -> PooledScores:
+    def apply(
+        self, text: str, pooled: PooledScores, names: dict[str, tuple[str, str]], twins: dict[str, str]
+    ) -> PooledScores:
         """Drop the twin the question does not mean; prefer bundles for whole-event questions.
 
-        ``twins`` maps a local item's code to its cross-province entry's code.
+        ``names`` maps a code to its record's (kind, name); ``twins`` maps a local
+        item's code to its cross-province entry's code.
         """
         context = self.read(text)
         present = set(pooled.dense) | set(pooled.sparse)
         dropped: set[str] = set()
-        for item_code, cross_code in twins.items():
-            if item_code in present and cross_code in present:
+        for item_code in present:  # the candidates, not every twin pair of the base: this runs per question
+            cross_code = twins.get(item_code)
+            if cross_code in present:
                 dropped.add(item_code if context.elsewhere else cross_code)
         if context.whole_event:
-            dense_bundles = [s for c, s in pooled.dense.items() if kinds.get(c) == "bundle" and c not in dropped]
+            dense_bundles = [s for c, s in pooled.dense.items() if _kind(names, c) == "bundle" and c not in dropped]
             best = max((s for c, s in pooled.dense.items() if c not in dropped), default=0.0)
             if dense_bundles and max(dense_bundles) >= best - BUNDLE_WINDOW:
-                dropped |= {c for c in present if kinds.get(c) != "bundle"}
+                dropped |= {c for c in present if _kind(names, c) != "bundle"}
         if not dropped:
             return pooled
         return PooledScores(
@@ -59,3 +63,7 @@ class ContextRules:
             sparse={c: s for c, s in pooled.sparse.items() if c not in dropped},
             matched={c: t for c, t in pooled.matched.items() if c not in dropped},
         )
+
+
+def _kind(names: dict[str, tuple[str, str]], code: str) -> str:
+    return names.get(code, ("", ""))[0]

@@ -26,7 +26,7 @@ from index.embedder import Embedder
 from index.errors import BadQuery
 from index.sparse import SparseIndex
 from index.tokens import ChineseTokenizer
-from knowledge.schema import CrossProvinceEntry, Item, Record
+from knowledge.schema import CrossProvinceEntry, Record
 from knowledge.store import Changes, KnowledgeStore
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,6 @@ class RetrievalEngine:
         self._lock = threading.RLock()
         self._records: dict[str, Record] = {}
         self._names: dict[str, tuple[str, str]] = {}
-        self._kinds: dict[str, str] = {}
         self._twins: dict[str, str] = {}
         self._context = ContextRules()
         self._docs: list[SearchDoc] = []
@@ -106,9 +105,6 @@ class RetrievalEngine:
 
     def records(self) -> list[Record]:
         return list(self._records.values())
-
-    def items(self) -> list[Item]:
-        return [r for r in self._records.values() if isinstance(r, Item)]
 
     # ---- building ----------------------------------------------------------
 
@@ -175,7 +171,6 @@ class RetrievalEngine:
         """Derived lookups, BM25 and the dense index; ``sparse`` is an index already updated
         for an edit, so only the edited documents were tokenised."""
         self._names = {code: (r.kind, r.name) for code, r in self._records.items()}
-        self._kinds = {code: r.kind for code, r in self._records.items()}
         self._twins = {
             r.item_code: r.code for r in self._records.values()
             if isinstance(r, CrossProvinceEntry) and r.item_code in self._records
@@ -214,7 +209,7 @@ class RetrievalEngine:
         query_vector = self._embedder.encode([text], QUERY) if mode != "sparse" else None
         encode_ms = (time.perf_counter() - started) * 1000
         with self._lock:
-            pooled = self._context.apply(text, self._pooled_scores(text, query_vector, mode), self._kinds, self._twins)
+            pooled = self._context.apply(text, self._pooled_scores(text, query_vector, mode), self._names, self._twins)
             names = self._names
             revision = self.revision
         return Ranking(text=text, candidates=fuse(pooled, names, self._policy), revision=revision, encode_ms=encode_ms)

@@ -34,10 +34,9 @@ def assist(request: AssistRequest, source: EngineDep) -> AssistResponse:
 
 
 def _answer(engine: RetrievalEngine, record: Record, district: str | None) -> AssistAnswer:
-    item_names = {i.code: i.name for i in engine.items()}
     variant = record.variant_for(district) if isinstance(record, Item) else None
     return AssistAnswer(
         item_id=record.code, kind=record.kind, name=record.name, version=record.version,
-        updated_at=record.updated_at.isoformat(), text=answer_record(record, "materials", item_names).text,
+        updated_at=record.updated_at.isoformat(), text=answer_record(record, "materials", engine.record).text,
         district=DistrictDetails(**variant.model_dump()) if variant else None,
     )

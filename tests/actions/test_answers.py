@@ -64,3 +64,13 @@ def test_what_the_source_does_not_say_is_not_invented():
     assert "1. 残疾人证\n" in text and "原件" not in text and "份" not in text.split("（来源")[0]
     online = answer_item(item, "online").text
     assert "网办程度：指南未载明" in online and "跑动次数指南未载明" in online
+
+
+def test_bundle_answer_looks_up_only_its_member_items(records):
+    from actions.answers import answer_record
+
+    by_code = {r.code: r for r in records}
+    asked: list[str] = []
+    reply = answer_record(records[3], "overview", lambda code: asked.append(code) or by_code.get(code))
+    assert asked == ["T-JZ-001", "T-SB-002"]
+    assert "1. 居住证申领" in reply.text and "2. 社会保障卡挂失补换" in reply.text

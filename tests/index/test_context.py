@@ -1,7 +1,8 @@
 from index.context import ContextRules
 from index.decision import PooledScores
 
-KINDS = {"item-card": "item", "cross-card": "cross_province", "bundle-birth": "bundle", "item-birth": "item"}
+KINDS = {"item-card": ("item", "社会保障卡挂失补换"), "cross-card": ("cross_province", "社会保障卡挂失补换"),
+         "bundle-birth": ("bundle", "新生儿出生一件事"), "item-birth": ("item", "新生儿出生登记")}
 TWINS = {"item-card": "cross-card"}
 
 
