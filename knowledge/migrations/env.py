@@ -3,10 +3,12 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from hall.tables import Base as HallBase
 from knowledge.tables import Base
 
 config = context.config
-target_metadata = Base.metadata
+# one database, one migration chain: the knowledge tables and the hall's own
+target_metadata = [Base.metadata, HallBase.metadata]
 
 
 def run_migrations_online() -> None:
