@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from actions.districts import variant_for
 from knowledge.schema import Bundle, CrossProvinceEntry, Item, Material, Record
 
 ASPECTS = ("materials", "procedure", "time", "fee", "place", "online")
@@ -74,15 +75,16 @@ def aspect_buttons(record: Record, exclude: str | None = None) -> list[dict[str,
     ]
 
 
-def answer_item(item: Item, aspect: str, situation: str | None = None) -> Reply:
-    """One aspect of one item; materials of an item with situations come per situation."""
+def answer_item(item: Item, aspect: str, situation: str | None = None, district: str | None = None) -> Reply:
+    """One aspect of one item; materials of an item with situations come per situation,
+    place and time limit for the citizen's district when one is known."""
     if aspect == "materials":
         return _materials_reply(item, situation)
-    body = _ITEM_ASPECTS.get(aspect, _overview)(item)
+    body = _ITEM_ASPECTS.get(aspect, _overview)(item, district)
     return Reply(f"【{item.name}】{body}\n{source_line(item)}", aspect_buttons(item, exclude=aspect))
 
 
-def _overview(item: Item) -> str:
+def _overview(item: Item, district: str | None = None) -> str:
     return (
         f"{item.summary}\n实施部门：{item.department}；承诺时限：{_limit(item.promised_limit_days)}；"
         f"收费：{item.fee.standard if item.fee.charged else '不收费'}；{item.online_depth or '网办程度指南未载明'}。\n您想了解哪一方面？"
@@ -109,34 +111,42 @@ def _materials_reply(item: Item, situation_code: str | None) -> Reply:
     return Reply("\n".join(lines), buttons)
 
 
-def _procedure(item: Item) -> str:
+def _procedure(item: Item, district: str | None = None) -> str:
     steps = "\n".join(f"{n}. {s}" for n, s in enumerate(item.procedure, 1)) or "指南未载明办理流程，请咨询窗口。"
     return f"办理流程：\n{steps}"
 
 
-def _time(item: Item) -> str:
+def _time(item: Item, district: str | None = None) -> str:
     text = f"法定时限：{_limit(item.statutory_limit_days)}；承诺时限：{_limit(item.promised_limit_days)}。"
+    variant = variant_for(item, district)
+    if variant is not None:
+        promised = item.promised_limit_days if variant.promised_limit_days is None else variant.promised_limit_days
+        return f"法定时限：{_limit(item.statutory_limit_days)}；{variant.district}承诺时限：{_limit(promised)}。"
     differing = [v for v in item.districts if v.promised_limit_days is not None and v.promised_limit_days != item.promised_limit_days]
     if differing:
         text += "各区承诺时限：" + "；".join(f"{v.district}{_limit(v.promised_limit_days)}" for v in differing) + "。"
     return text
 
 
-def _fee(item: Item) -> str:
+def _fee(item: Item, district: str | None = None) -> str:
     return f"收费标准：{item.fee.standard}。" if item.fee.charged else "本事项不收费。"
 
 
-def _place(item: Item) -> str:
+def _place(item: Item, district: str | None = None) -> str:
     if not item.districts:
         return f"由{item.department}办理，指南未载明具体地点，请咨询12345。"
+    variant = variant_for(item, district)
+    if district and variant is None:
+        offered = "、".join(v.district for v in item.districts)
+        return f"指南未载明{district}受理此事项，可在以下地区办理：{offered}。"
     lines = ["办理地点："]
-    for v in item.districts:
+    for v in [variant] if variant else item.districts:
         window = f"{v.window}，" if v.window else ""
         lines.append(f"· {v.district}：{v.place}，{window}办公时间{v.hours}，电话{v.phone}")
     return "\n".join(lines)
 
 
-def _online(item: Item) -> str:
+def _online(item: Item, district: str | None = None) -> str:
     depth = item.online_depth or "指南未载明"
     if item.visits is None:
         return f"网办程度：{depth}；跑动次数指南未载明。"
@@ -174,11 +184,12 @@ def answer_cross_province(entry: CrossProvinceEntry) -> Reply:
 
 
 def answer_record(
-    record: Record, aspect: str, lookup: Callable[[str], Record | None], situation: str | None = None
+    record: Record, aspect: str, lookup: Callable[[str], Record | None], situation: str | None = None,
+    district: str | None = None,
 ) -> Reply:
     """``lookup`` finds a bundle's member items; only those are looked up, never the whole base."""
     if isinstance(record, Item):
-        return answer_item(record, aspect, situation)
+        return answer_item(record, aspect, situation, district)
     if isinstance(record, Bundle):
         members = {code: member.name for code in record.item_codes if (member := lookup(code)) is not None}
         return answer_bundle(record, members)
@@ -200,3 +211,20 @@ def suggest(choices: list[tuple[str, str, str]], aspect: str) -> Reply:
         for code, kind, name in choices
     ]
     return Reply("您是想办理下面哪一项？请点选：", buttons)
+
+
+def ask_district(item: Item, aspect: str) -> Reply:
+    """The place or time limit differs by district: ask which, with one button per district."""
+    buttons = [
+        {"title": v.district, "payload": f"/{ASPECT_INTENTS[aspect]}" + '{"item_code":"%s","district":"%s"}' % (item.code, v.district)}
+        for v in item.districts
+    ]
+    what = "办理地点和电话" if aspect == "place" else "承诺时限"
+    return Reply(f"【{item.name}】各区的{what}不同。请问您在哪个区办理？", buttons)
+
+
+def not_cross_province(item: Item) -> Reply:
+    return Reply(
+        f"【{item.name}】不在本市跨省通办清单中，需要到受理地办理。如需帮助，可以说“转人工”或拨打12345。\n{source_line(item)}",
+        aspect_buttons(item),
+    )

@@ -32,11 +32,14 @@ class Settings(BaseSettings):
     e5_model_dir: Path | None = Field(default=None, description="converted sentence-transformers folder")
     seed_dir: Path = Field(default=REPO_ROOT / "knowledge" / "demo", description="knowledge imported at set-up")
     bot_dir: Path = Field(default=REPO_ROOT / "bot")
+    halls_file: Path = Field(default=REPO_ROOT / "hall" / "demo_halls.json", description="halls and their calendars")
 
     rasa_timeout_s: float = Field(default=30.0, gt=0)
+    timezone: str = Field(default="Asia/Shanghai", description="the hall's clock: dates, slots, reply times")
+    handover_reply_minutes: int = Field(default=30, ge=1, description="how soon a person answers a handover")
     log_level: str = "INFO"
 
-    @field_validator("home", "cache_dir", "seed_dir", "bot_dir", "e5_model_dir")
+    @field_validator("home", "cache_dir", "seed_dir", "bot_dir", "halls_file", "e5_model_dir")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None

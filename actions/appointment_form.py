@@ -1,0 +1,222 @@
+"""The appointment form: validation, its questions and the booking itself.
+
+What a turn means for the draft is decided in ``booking_draft`` (no Rasa);
+this module only moves values between Rasa's tracker and the hall's book, and
+words the questions with buttons for what is actually still open.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from abc import ABC, abstractmethod
+from datetime import date, timedelta
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.booking_draft import FIELDS, TIME_HINT, DraftContext, ItemChoice, Message, halls_for, read_turn
+from actions.engine_provider import default_source
+from actions.hall_provider import HallServices, default_hall
+from hall.dates import format_day
+from hall.errors import BookingRefused, HallError
+from hall.privacy import mask_phone
+from index.live import EngineSource
+from knowledge.schema import Item
+
+logger = logging.getLogger(__name__)
+
+FORM = "appointment_form"
+DATE_CHOICES = 5
+_BOOKING_WORDS = re.compile(r"(预约|约个号|约号|挂个号|挂号|取号|排号|我想|我要|帮我|想要|一下|可以|能不能|吗|呢|[，。！？,.!?\s])")
+
+
+class _HallAction(Action, ABC):
+    """Shared access to the hall and the knowledge; abstract, so the action server doesn't register it."""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    def __init__(self, source: EngineSource | None = None, hall: HallServices | None = None):
+        self._source = source
+        self._hall = hall
+
+    @property
+    def hall(self) -> HallServices:
+        return self._hall or default_hall()
+
+    @property
+    def source(self) -> EngineSource:
+        return self._source or default_source()
+
+    def item(self, code: str | None) -> Item | None:
+        record = self.source.engine().record(code) if code else None
+        return record if isinstance(record, Item) else None
+
+
+class ValidateAppointmentForm(_HallAction):
+    def name(self) -> str:
+        return "validate_appointment_form"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        activating = tracker.active_loop_name != FORM
+        requested = None if activating else tracker.get_slot("requested_slot")
+        values = {} if activating else {name: tracker.get_slot(name) for name in (*FIELDS, TIME_HINT)}
+        now = self.hall.now()
+        context = DraftContext(
+            today=now.date(), now=now, halls=self.hall.bookings.halls(), item=self.item, find_item=self._find_item,
+            open_slots=lambda code, day: self.hall.bookings.open_slots(code, day, now.date()),
+            current_item=tracker.get_slot("item_code"),
+        )
+        message = Message(
+            text=(tracker.latest_message.get("text") or "").strip(),
+            intent=(tracker.latest_message.get("intent") or {}).get("name") or "",
+            entities={e["entity"]: str(e["value"]) for e in reversed(tracker.latest_message.get("entities") or [])
+                      if e.get("entity") and e.get("value")},
+        )
+        outcome = read_turn(values, requested, message, context)
+        for note in outcome.notes[:-1]:
+            dispatcher.utter_message(text=note)
+        if outcome.notes:
+            dispatcher.utter_message(text=outcome.notes[-1], buttons=outcome.buttons or None)
+        updates = dict(outcome.updates)
+        if activating:  # a new booking starts from nothing but what this message says
+            updates = {name: None for name in (*FIELDS, TIME_HINT)} | updates
+        return [SlotSet(name, value) for name, value in updates.items()]
+
+    def _find_item(self, text: str) -> ItemChoice:
+        engine = self.source.engine()
+        rest = _BOOKING_WORDS.sub("", text)
+        if len(rest) < 2 or not engine.has_content(rest):
+            return ItemChoice()
+        result = engine.search(text)
+        items = [c for c in result.shown if c.kind == "item"]
+        if result.decision == "answer" and items:
+            return ItemChoice(code=items[0].code)
+        return ItemChoice(choices=[(c.code, c.name) for c in items[:4]])
+
+
+class ActionAskAppointmentHall(_HallAction):
+    def name(self) -> str:
+        return "action_ask_appointment_hall"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        item = self.item(tracker.get_slot("appointment_item"))
+        halls = halls_for(item, self.hall.bookings.halls())
+        dispatcher.utter_message(
+            text=f"请问您想到哪个大厅办理【{item.name if item else '该事项'}】？",
+            buttons=[{"title": h.name, "payload": '/inform{"district":"%s"}' % h.district} for h in halls],
+        )
+        return []
+
+
+class ActionAskAppointmentDate(_HallAction):
+    def name(self) -> str:
+        return "action_ask_appointment_date"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        hall_code = tracker.get_slot("appointment_hall")
+        today = self.hall.now().date()
+        days: list[date] = []
+        try:
+            hall = self.hall.bookings.hall(hall_code)
+            for offset in range(hall.booking_horizon_days + 1):
+                day = today + timedelta(days=offset)
+                if offset and hall.is_open(day) and any(not a.full for a in self.hall.bookings.open_slots(hall_code, day, today)):
+                    days.append(day)
+                if len(days) == DATE_CHOICES:
+                    break
+        except HallError:
+            logger.warning("hall %s could not list its days", hall_code)
+        dispatcher.utter_message(
+            text="请问您想哪天去？可以点选，也可以说“明天”“下周三”“11月25日”。",
+            buttons=[{"title": format_day(d), "payload": '/inform{"date":"%s"}' % d.isoformat()} for d in days],
+        )
+        return []
+
+
+class ActionAskAppointmentSlot(_HallAction):
+    def name(self) -> str:
+        return "action_ask_appointment_slot"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        day = date.fromisoformat(tracker.get_slot("appointment_date"))
+        now = self.hall.now()
+        available = self.hall.bookings.open_slots(tracker.get_slot("appointment_hall"), day, now.date())
+        buttons = [
+            {"title": f"{a.slot.label}（余{a.left}）", "payload": '/inform{"time":"%s"}' % a.slot.label}
+            for a in available
+            if not a.full and not (day == now.date() and a.slot.start <= now.time())
+        ]
+        dispatcher.utter_message(text=f"{format_day(day)}可预约的时段如下，请选择：", buttons=buttons)
+        return []
+
+
+class ActionAskAppointmentConfirmed(_HallAction):
+    def name(self) -> str:
+        return "action_ask_appointment_confirmed"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        dispatcher.utter_message(
+            text="请核对预约信息：\n" + _summary(self, tracker) + "\n确认提交吗？",
+            buttons=[{"title": "确认预约", "payload": "/affirm"}, {"title": "修改", "payload": "/deny"}],
+        )
+        return []
+
+
+def _summary(action: _HallAction, tracker: Tracker) -> str:
+    item = action.item(tracker.get_slot("appointment_item"))
+    hall = action.hall.bookings.hall(tracker.get_slot("appointment_hall"))
+    day = date.fromisoformat(tracker.get_slot("appointment_date"))
+    return (
+        f"事项：{item.name if item else tracker.get_slot('appointment_item')}\n大厅：{hall.name}（{hall.address}）\n"
+        f"时间：{format_day(day)} {tracker.get_slot('appointment_slot')}\n"
+        f"预约人：{tracker.get_slot('appointment_name')}，手机：{mask_phone(tracker.get_slot('appointment_phone') or '')}"
+    )
+
+
+def cleared_booking_slots() -> list[dict[str, Any]]:
+    return [SlotSet(name, None) for name in (*FIELDS, TIME_HINT)]
+
+
+class ActionBookAppointment(_HallAction):
+    def name(self) -> str:
+        return "action_book_appointment"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        item = self.item(tracker.get_slot("appointment_item"))
+        now = self.hall.now()
+        try:
+            booking = self.hall.bookings.book(
+                sender_id=tracker.sender_id, item_code=tracker.get_slot("appointment_item"),
+                item_name=item.name if item else tracker.get_slot("appointment_item"),
+                hall_code=tracker.get_slot("appointment_hall"), day=date.fromisoformat(tracker.get_slot("appointment_date")),
+                slot_label=tracker.get_slot("appointment_slot"), name=tracker.get_slot("appointment_name"),
+                phone=tracker.get_slot("appointment_phone"), today=now.date(), now=now,
+            )
+        except BookingRefused as refused:
+            # someone took the last place between the question and the confirmation: choose again
+            dispatcher.utter_message(text=refused.message)
+            field = {"slot_full": "appointment_slot", "no_such_slot": "appointment_slot"}.get(refused.reason, "appointment_date")
+            return [SlotSet(field, None), SlotSet("appointment_confirmed", None), FollowupAction(FORM)]
+        hall = self.hall.bookings.hall(booking.hall_code)
+        dispatcher.utter_message(
+            text=(
+                f"预约成功！预约号：{booking.reference}\n{booking.describe()}\n地址：{hall.address}\n"
+                f"预约人：{booking.name}，手机：{booking.masked_phone}\n"
+                "请按时携带材料到场；如需查询或取消，请说“查询预约”或“取消预约”，并提供预约号和手机号。"
+            ),
+            buttons=[{"title": "所需材料", "payload": '/ask_materials{"item_code":"%s"}' % booking.item_code}],
+        )
+        return [*cleared_booking_slots(), SlotSet("item_code", booking.item_code)]
+
+
+class ActionLeaveBooking(Action):
+    def name(self) -> str:
+        return "action_leave_booking"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        dispatcher.utter_message(text="好的，已退出预约，填写的信息没有保存。还有什么可以帮您？")
+        return cleared_booking_slots()

@@ -1,0 +1,133 @@
+"""Handing a conversation to a person (帮办代办) with everything they need.
+
+A ticket carries the transcript (masked by the hall package before it is
+stored), the item and district under discussion and the materials the citizen
+said they lack, so the person who picks it up never has to ask again. After
+the hand-over the bot pauses the conversation: until a person hands it back,
+what the citizen writes is for that person, not for the bot.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import tzinfo
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.engine_provider import default_source
+from actions.hall_provider import HallServices, default_hall
+from hall.tickets import Ticket
+from index.live import EngineSource
+from knowledge.schema import Item
+
+logger = logging.getLogger(__name__)
+
+REASON_TEXTS = {
+    "human": "转人工",
+    "cannot_get_done": "办不成事",
+    "repeated_failure": "智能客服多次未能解答",
+    "door_to_door": "上门办",
+}
+LACKING_CUES = ("没有", "没带", "缺", "丢了", "丢失", "找不到", "不全", "弄丢", "过期", "没办")
+_MATERIAL_NOISE = re.compile(r"(原件|复印件|及复印件|和复印件|（.*?）|\(.*?\))")
+_CANNOT_GET_DONE = ("办不成", "办不了", "办不下来", "卡住", "被退回")
+
+
+def transcript(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """What was said, in order: the citizen's messages and the bot's replies."""
+    lines = []
+    for event in events:
+        text = (event.get("text") or "").strip()
+        if event.get("event") == "user" and text:
+            lines.append(("citizen", text))
+        elif event.get("event") == "bot" and text:
+            lines.append(("bot", text))
+    return lines
+
+
+def _material_keys(name: str) -> set[str]:
+    core = _MATERIAL_NOISE.sub("", name).strip()
+    keys = {name, core}
+    for prefix in ("居民", "近期", "本人"):
+        if core.startswith(prefix):
+            keys.add(core[len(prefix):])
+    keys |= {k.replace("簿", "本") for k in keys}
+    return {k for k in keys if len(k) >= 2}
+
+
+def missing_materials(item: Item | None, citizen_texts: list[str]) -> list[str]:
+    """Materials of the item that a message says the citizen lacks ("户口本丢了", "没有劳动合同")."""
+    if item is None:
+        return []
+    lacking = [t for t in citizen_texts if any(cue in t for cue in LACKING_CUES)]
+    found: list[str] = []
+    for material in [*item.materials, *(m for s in item.situations for m in s.materials)]:
+        keys = _material_keys(material.name)
+        if material.name not in found and any(key in text for text in lacking for key in keys):
+            found.append(material.name)
+    return found
+
+
+def handover_reason(intent: str, text: str) -> str:
+    if intent == "door_to_door":
+        return "door_to_door"
+    if any(word in text for word in _CANNOT_GET_DONE):
+        return "cannot_get_done"
+    return "human"
+
+
+def handover_text(ticket: Ticket, zone: tzinfo | None = None) -> str:
+    """``zone`` is the hall's: tickets come back from the database in UTC."""
+    due = (ticket.reply_due_at.astimezone(zone) if zone else ticket.reply_due_at).strftime("%H:%M")
+    door = "请留下您的地址和联系电话，工作人员会和您约定上门时间。" if ticket.reason == "door_to_door" else ""
+    return (
+        f"已为您转接人工帮办（{REASON_TEXTS.get(ticket.reason, '人工服务')}），工单号 {ticket.number}。"
+        f"工作人员将在 {due} 前回复您，请留意本对话。{door}"
+        "在工作人员回复前，您在这里留言他们都能看到；也可拨打12345。"
+    )
+
+
+def open_handover(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, hall: HallServices, source: EngineSource,
+    channel: str = "web",
+) -> list[dict[str, Any]]:
+    """Open (or find) the sender's ticket, tell the citizen, and pause the bot."""
+    code = tracker.get_slot("item_code")
+    record = source.engine().record(code) if code else None
+    item = record if isinstance(record, Item) else None
+    lines = transcript(tracker.events)
+    now = hall.now()
+    ticket = hall.tickets.open(
+        sender_id=tracker.sender_id,
+        channel=channel,
+        reason=reason,
+        item_code=record.code if record else None,
+        item_name=record.name if record else None,
+        district=tracker.get_slot("district"),
+        missing_materials=missing_materials(item, [text for role, text in lines if role == "citizen"]),
+        transcript=lines,
+        now=now,
+        reply_within=hall.reply_within,
+    )
+    dispatcher.utter_message(text=handover_text(ticket, now.tzinfo))
+    logger.info("handover %s for sender %s (%s)", ticket.number, tracker.sender_id, reason)
+    return [SlotSet("handover_ticket", ticket.number), ConversationPaused()]
+
+
+class ActionHandover(Action):
+    def __init__(self, hall: HallServices | None = None, source: EngineSource | None = None):
+        self._hall = hall
+        self._source = source
+
+    def name(self) -> str:
+        return "action_handover"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        reason = handover_reason(intent, tracker.latest_message.get("text") or "")
+        channel = (tracker.get_latest_input_channel() or "web")
+        return open_handover(dispatcher, tracker, reason, self._hall or default_hall(), self._source or default_source(), channel)
