@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
+import os
 import sys
 from pathlib import Path
 
+from accounts.errors import AccountError
+from accounts.tables import ROLES
 from daoban.errors import DaobanError
 from daoban.logging_setup import configure_logging
 from daoban.settings import load_settings
@@ -48,6 +52,48 @@ def _index_build(_args: argparse.Namespace) -> int:
 
     settings = load_settings()
     build_index(settings, open_store(settings))
+    return 0
+
+
+def _bot_test(_args: argparse.Namespace) -> int:
+    from daoban.rasa_model import run_conversation_tests
+
+    out = run_conversation_tests(load_settings())
+    logger.info("conversation tests passed; reports in %s", out)
+    return 0
+
+
+NEW_PASSWORD_ENV = "DAOBAN_NEW_PASSWORD"
+
+
+def _new_password() -> str:
+    """From ``DAOBAN_NEW_PASSWORD`` (scripts) or asked twice at the terminal; never from the command line."""
+    password = os.environ.get(NEW_PASSWORD_ENV)
+    if password is not None:
+        return password
+    password = getpass.getpass("password (at least 10 characters): ")
+    if getpass.getpass("again: ") != password:
+        raise DaobanError("the two passwords differ; nothing was created")
+    return password
+
+
+def _admin_create_user(args: argparse.Namespace) -> int:
+    from accounts.service import AccountBook
+    from knowledge.runtime import open_store
+
+    book = AccountBook(open_store(load_settings()).engine)
+    account = book.create(args.username, _new_password(), args.roles, display_name=args.display_name)
+    logger.info("created %s (%s) with roles %s", account.username, account.display_name, ", ".join(account.roles))
+    return 0
+
+
+def _admin_list_users(_args: argparse.Namespace) -> int:
+    from accounts.service import AccountBook
+    from knowledge.runtime import open_store
+
+    for account in AccountBook(open_store(load_settings()).engine).list():
+        state = "active" if account.active else "disabled"
+        print(f"{account.username}\t{account.display_name}\t{','.join(account.roles)}\t{state}")
     return 0
 
 
@@ -93,6 +139,21 @@ def build_parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="retrieval index").add_subparsers(dest="index_command", required=True)
     index.add_parser("build", help="rebuild the index from the knowledge base").set_defaults(handler=_index_build)
 
+    bot = commands.add_parser("bot", help="dialogue model").add_subparsers(dest="bot_command", required=True)
+    bot.add_parser("test", help="run the conversation tests (bot/tests) with the current model").set_defaults(
+        handler=_bot_test
+    )
+    admin = commands.add_parser("admin", help="staff accounts").add_subparsers(dest="admin_command", required=True)
+    create_user = admin.add_parser(
+        "create-user", help=f"create a staff account; the password comes from ${NEW_PASSWORD_ENV} or a prompt"
+    )
+    create_user.add_argument("username")
+    create_user.add_argument("--role", dest="roles", action="append", required=True, choices=ROLES,
+                             help="repeat for several roles")
+    create_user.add_argument("--display-name")
+    create_user.set_defaults(handler=_admin_create_user)
+    admin.add_parser("list-users", help="list staff accounts and their roles").set_defaults(handler=_admin_list_users)
+
     start = commands.add_parser("start", help="start Rasa, the action server and the API in the background")
     start.add_argument("--no-wait", action="store_true")
     start.set_defaults(handler=_start)
@@ -105,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(load_settings().log_level)
     try:
         return args.handler(args)
-    except (DaobanError, KnowledgeError, RetrievalError) as exc:
+    except (DaobanError, KnowledgeError, RetrievalError, AccountError) as exc:
         logger.error("%s", exc)
         return 2
 

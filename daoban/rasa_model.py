@@ -87,3 +87,27 @@ def ensure_trained(settings: Settings) -> Path:
     if result.returncode != 0 or not target.is_file():
         raise SetupFailed(f"rasa train failed (exit {result.returncode}); see {log_file}")
     return target
+
+
+def run_conversation_tests(settings: Settings) -> Path:
+    """Run the conversation tests in ``bot/tests`` against the current model; any wrong prediction fails.
+
+    Rasa writes its reports (failed stories, confusion) to ``logs/rasa-test``.
+    """
+    model = ensure_trained(settings)
+    out = settings.logs_dir / "rasa-test"
+    out.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(rasa_executable(settings)), "test", "core", "--model", str(model),
+        "--stories", str(settings.bot_dir / "tests"), "--out", str(out), "--fail-on-prediction-errors",
+    ]
+    log_file = settings.logs_dir / "rasa-test.log"
+    logger.info("running the conversation tests in %s; log: %s", settings.bot_dir / "tests", log_file)
+    with open(log_file, "wb") as log:
+        result = subprocess.run(command, cwd=settings.bot_dir, env=rasa_env(settings, settings.cache_dir / "rasa-state"),
+                                stdout=log, stderr=subprocess.STDOUT, check=False)
+    if result.returncode != 0:
+        raise SetupFailed(
+            f"conversation tests failed (exit {result.returncode}): see {out / 'failed_test_stories.yml'} and {log_file}"
+        )
+    return out

@@ -37,7 +37,21 @@ class Settings(BaseSettings):
     rasa_timeout_s: float = Field(default=30.0, gt=0)
     timezone: str = Field(default="Asia/Shanghai", description="the hall's clock: dates, slots, reply times")
     handover_reply_minutes: int = Field(default=30, ge=1, description="how soon a person answers a handover")
+    session_ttl_minutes: int = Field(default=480, ge=5, description="how long a staff login lasts")
     log_level: str = "INFO"
+
+    # WeChat official account (/wechat, see docs/wechat.md); the channel is off while the token is unset
+    wechat_token: str | None = Field(default=None, repr=False, description="the Token set in 服务器配置; enables /wechat")
+    wechat_app_id: str | None = Field(default=None, description="AppID: safe mode and the customer-service API need it")
+    wechat_app_secret: str | None = Field(default=None, repr=False, description="AppSecret, for the customer-service API")
+    wechat_encoding_aes_key: str | None = Field(
+        default=None, min_length=43, max_length=43, repr=False,
+        description="EncodingAESKey (43 characters); when set, messages are encrypted (safe mode)",
+    )
+    wechat_api_base: str = Field(default="https://api.weixin.qq.com", description="WeChat API base URL")
+    wechat_reply_budget_s: float = Field(
+        default=4.0, gt=0, description="how long to wait for the bot before answering 'success' and sending later",
+    )
 
     @field_validator("home", "cache_dir", "seed_dir", "bot_dir", "halls_file", "e5_model_dir")
     @classmethod

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from accounts.service import Account, AccountBook
+from accounts.tables import ROLES
 from daoban.settings import Settings
 from hall.tickets import TicketDesk
 from index.live import EngineSource
@@ -14,8 +17,10 @@ from knowledge.editing import Editing
 from knowledge.store import KnowledgeStore
 from service.rasa_client import RasaClient
 
-EDITOR_HEADER = "X-Daoban-Editor"
-EDITOR_ID = re.compile(r"^[A-Za-z0-9_.@\-]{1,120}$")
+SESSION_COOKIE = "daoban_session"
+
+_bearer = HTTPBearer(auto_error=False, description="the token POST /api/auth/login gave")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="set by POST /api/auth/login")
 
 
 def get_settings(request: Request) -> Settings:
@@ -42,30 +47,62 @@ def get_editing(request: Request) -> Editing:
     return Editing(request.app.state.store)
 
 
-def current_editor(
-    x_daoban_editor: Annotated[str | None, Header(description="the acting editor's account id")] = None,
-) -> str:
-    """The acting editor's account id, recorded in drafts, versions and the audit log.
+def get_accounts(request: Request) -> AccountBook:
+    return AccountBook(request.app.state.store.engine)
 
-    A stand-in until roles (agent / editor / admin) arrive: it trusts the
-    ``X-Daoban-Editor`` header, so the editor API must only be reachable through
-    a proxy that sets it. Real authentication replaces this one function; the
-    routes only ever see ``CurrentEditor``, a plain string.
-    """
-    if not x_daoban_editor:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"the editor API needs the {EDITOR_HEADER} header",
-                            headers={"WWW-Authenticate": EDITOR_HEADER})
-    if not EDITOR_ID.match(x_daoban_editor):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
-                            f"{EDITOR_HEADER} must be an account id: letters, digits, '_', '.', '@', '-', at most 120",
-                            headers={"WWW-Authenticate": EDITOR_HEADER})
-    return x_daoban_editor
+
+def session_token(
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> str | None:
+    """The session token from ``Authorization: Bearer …`` (API clients) or the cookie (the web consoles)."""
+    return bearer.credentials if bearer is not None else cookie
+
+
+def current_account(
+    token: Annotated[str | None, Depends(session_token)], accounts: Annotated[AccountBook, Depends(get_accounts)],
+) -> Account:
+    """The logged-in staff account; 401 when there is no token or its session is expired, revoked or disabled."""
+    if not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login needed: POST /api/auth/login, then send the token "
+                            "as 'Authorization: Bearer <token>'", headers={"WWW-Authenticate": "Bearer"})
+    account = accounts.authenticate(token)
+    if account is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the session is expired or not valid: log in again",
+                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return account
+
+
+def require_role(*roles: str) -> Callable[[Account], Account]:
+    """A dependency that lets through an account with any of ``roles`` (admins always), 403 otherwise."""
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        raise ValueError(f"roles must be one or more of {', '.join(ROLES)}, got {list(roles)}")
+
+    def check(account: Annotated[Account, Depends(current_account)]) -> Account:
+        if not any(account.has_role(role) for role in roles):
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"this needs the role {' or '.join(roles)}; {account.username} has "
+                                f"{', '.join(account.roles)}")
+        return account
+
+    return check
+
+
+def current_editor(account: Annotated[Account, Depends(require_role("editor"))]) -> str:
+    """The acting editor's username, recorded in drafts, versions and the audit log."""
+    return account.username
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RasaDep = Annotated[RasaClient, Depends(get_rasa)]
 StoreDep = Annotated[KnowledgeStore, Depends(get_store)]
 EditingDep = Annotated[Editing, Depends(get_editing)]
+AccountsDep = Annotated[AccountBook, Depends(get_accounts)]
+CurrentAccount = Annotated[Account, Depends(current_account)]
+CurrentAgent = Annotated[Account, Depends(require_role("agent"))]
+CurrentAdmin = Annotated[Account, Depends(require_role("admin"))]
+# the editor routes record a name, not an account: a plain string
 CurrentEditor = Annotated[str, Depends(current_editor)]
 EngineDep = Annotated[EngineSource, Depends(get_engine_source)]
 TicketsDep = Annotated[TicketDesk, Depends(get_tickets)]

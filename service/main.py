@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -18,14 +19,16 @@ from knowledge.errors import KnowledgeError
 from knowledge.runtime import open_store
 from service.errors import ServiceError, knowledge_error
 from service.rasa_client import RasaClient
-from service.routes import assist, chat, editor, health, pages
+from service.routes import assist, auth, chat, editor, health, pages, wechat
 from service.routes.pages import STATIC_DIR
+from service.wechat import build_channel
 
 logger = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings | None = None, rasa: RasaClient | None = None, engine_source: EngineSource | None = None
+    settings: Settings | None = None, rasa: RasaClient | None = None, engine_source: EngineSource | None = None,
+    wechat_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
@@ -33,6 +36,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        if app.state.wechat is not None:
+            await app.state.wechat.aclose()
         await app.state.rasa.aclose()
         app.state.store.engine.dispose()
 
@@ -41,6 +46,7 @@ def create_app(
     app.state.store = open_store(settings)
     app.state.rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_timeout_s)
     app.state.engine_source = engine_source or LiveEngine(settings)
+    app.state.wechat = build_channel(settings, transport=wechat_transport)  # None: /wechat answers 404
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
@@ -59,7 +65,9 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(assist.router)
     app.include_router(pages.router)
+    app.include_router(auth.router)
     app.include_router(editor.router)
+    app.include_router(wechat.router)
     app.add_exception_handler(KnowledgeError, knowledge_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -3,12 +3,13 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from accounts.tables import Base as AccountsBase
 from hall.tables import Base as HallBase
 from knowledge.tables import Base
 
 config = context.config
-# one database, one migration chain: the knowledge tables and the hall's own
-target_metadata = [Base.metadata, HallBase.metadata]
+# one database, one migration chain: the knowledge tables, the hall's own and the staff accounts
+target_metadata = [Base.metadata, HallBase.metadata, AccountsBase.metadata]
 
 
 def run_migrations_online() -> None:

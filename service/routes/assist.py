@@ -1,20 +1,21 @@
 """Suggested answers with their source, for hotline agents and any other client.
 
 The same engine the bot's actions use, so an agent and a citizen asking the same
-question see the same guide and version.
+question see the same guide and version. Hotline agents only: role ``agent``
+(admins pass too), 401 without a login, 403 for other roles.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from actions.answers import answer_record
 from index.engine import RetrievalEngine
 from knowledge.schema import Item, Record
-from service.deps import EngineDep
+from service.deps import EngineDep, require_role
 from service.schemas import AssistAnswer, AssistCandidate, AssistRequest, AssistResponse, DistrictDetails
 
-router = APIRouter(tags=["assist"])
+router = APIRouter(tags=["assist"], dependencies=[Depends(require_role("agent"))])  # hotline agents only
 
 
 @router.post("/api/assist", response_model=AssistResponse)

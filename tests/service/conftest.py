@@ -9,7 +9,7 @@ from index.live import StaticEngine
 from service.main import create_app
 from service.rasa_client import RasaClient
 from tests.conftest import HASHING_POLICY
-from tests.service.editor_fixtures import app_store, editor_client  # noqa: F401  (fixtures)
+from tests.service.editor_fixtures import alice, app_store, bob, editor_client  # noqa: F401  (fixtures)
 
 
 class FakeRasa:

@@ -1,4 +1,9 @@
-"""An app whose store runs on each back end, seeded with the small records, for the editor API tests."""
+"""An app whose store runs on each back end, seeded with the small records, for the editor API tests.
+
+Editors are real accounts: ``alice`` and ``bob`` (role editor) are created in
+the app's database and log in through ``POST /api/auth/login``; the fixtures
+are the ``Authorization`` headers their logins gave.
+"""
 
 from collections.abc import Iterator
 
@@ -11,9 +16,7 @@ from knowledge.store import KnowledgeStore
 from service.main import create_app
 from service.rasa_client import RasaClient
 from tests.conftest import free_port
-
-ALICE = {"X-Daoban-Editor": "alice"}
-BOB = {"X-Daoban-Editor": "bob"}
+from tests.service.login import login_headers
 
 
 @pytest.fixture
@@ -26,6 +29,16 @@ def editor_client(database_url, tmp_path, fake_rasa, records) -> Iterator[TestCl
     with TestClient(create_app(settings, rasa=rasa)) as client:
         client.app.state.store.import_records(records, actor="seed")
         yield client
+
+
+@pytest.fixture
+def alice(editor_client) -> dict[str, str]:
+    return login_headers(editor_client, "alice", "editor")
+
+
+@pytest.fixture
+def bob(editor_client) -> dict[str, str]:
+    return login_headers(editor_client, "bob", "editor")
 
 
 @pytest.fixture

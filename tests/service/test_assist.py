@@ -1,3 +1,14 @@
+import pytest
+
+from tests.service.login import login_headers
+
+
+@pytest.fixture(autouse=True)
+def _as_an_agent(client):
+    """/api/assist is for hotline agents: every request here carries an agent's login."""
+    client.headers.update(login_headers(client, "agent-1", "agent"))
+
+
 def test_agent_gets_the_guide_with_source_and_district(client):
     response = client.post("/api/assist", json={"question": "外地人怎么办居住证，要带什么", "district": "临江区", "top_k": 3})
     assert response.status_code == 200

@@ -3,25 +3,24 @@
 from index.documents import documents_for
 from index.engine import RetrievalEngine
 from tests.conftest import HASHING_POLICY
-from tests.service.editor_fixtures import ALICE, BOB
 
 API = "/api/editor"
 
 
 def test_published_edit_reaches_the_engine_and_only_that_record_is_reembedded(
-    editor_client, app_store, hashing_embedder, tmp_path
+    editor_client, app_store, hashing_embedder, tmp_path, alice, bob
 ):
     engine = RetrievalEngine(hashing_embedder, HASHING_POLICY, jieba_cache=tmp_path / "jieba")
     engine.load(app_store.published(), app_store.revision(), app_store.content_hash())
     untouched = {d.doc_id: v for d, v in zip(engine.documents, engine.vectors, strict=True) if d.code != "T-JZ-001"}
 
-    live = editor_client.get(f"{API}/records/T-JZ-001", headers=ALICE).json()["published"]
+    live = editor_client.get(f"{API}/records/T-JZ-001", headers=alice).json()["published"]
     edited = {**live, "materials": [*live["materials"], {"name": "租房合同", "form": "复印件"}]}
-    saved = editor_client.put(f"{API}/records/T-JZ-001/draft", json={"data": edited, "base_version": 1}, headers=ALICE)
+    saved = editor_client.put(f"{API}/records/T-JZ-001/draft", json={"data": edited, "base_version": 1}, headers=alice)
     assert saved.status_code == 200
     assert engine.sync(app_store) is False  # a draft is invisible to retrieval
 
-    published = editor_client.post(f"{API}/records/T-JZ-001/publish", json={"draft_version": 1}, headers=BOB)
+    published = editor_client.post(f"{API}/records/T-JZ-001/publish", json={"draft_version": 1}, headers=bob)
     assert published.status_code == 200
     hashing_embedder.calls.clear()
     assert engine.sync(app_store) is True
@@ -34,5 +33,5 @@ def test_published_edit_reaches_the_engine_and_only_that_record_is_reembedded(
     assert all((after[k] == untouched[k]).all() for k in after)
     assert engine.revision == published.json()["revision"]
 
-    editor_client.post(f"{API}/records/T-JZ-001/unpublish", headers=BOB)
+    editor_client.post(f"{API}/records/T-JZ-001/unpublish", headers=bob)
     assert engine.sync(app_store) is True and engine.record("T-JZ-001") is None

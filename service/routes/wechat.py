@@ -1,0 +1,76 @@
+"""``/wechat``: the URL configured as the official account's server (服务器配置).
+
+GET is WeChat's check of the URL (echo ``echostr`` when the signature is
+ours); POST carries the citizens' messages and events. A bad signature is 403
+and logged with the caller's address; a body that is not a WeChat message is
+400. While the channel is not configured (no ``wechat_token``) both answer 404.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Annotated, NoReturn
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import PlainTextResponse, Response
+from wechatpy.replies import TextReply
+
+from service.deps import RasaDep, TicketsDep
+from service.wechat import BadMessage, BadSignature, WeChat
+
+logger = logging.getLogger(__name__)
+router = APIRouter(tags=["wechat"])
+
+MAX_BODY_BYTES = 64 * 1024  # WeChat's messages are a few hundred bytes
+
+
+def get_wechat(request: Request) -> WeChat:
+    wechat: WeChat | None = request.app.state.wechat
+    if wechat is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "WeChat channel not configured")
+    return wechat
+
+
+WeChatDep = Annotated[WeChat, Depends(get_wechat)]
+
+
+@router.get("/wechat", response_class=PlainTextResponse)
+async def verify_server(request: Request, wechat: WeChatDep) -> PlainTextResponse:
+    query = request.query_params
+    try:
+        wechat.gate.verify(query)
+    except BadSignature as exc:
+        _refuse(request, exc)
+    return PlainTextResponse(query.get("echostr", ""))
+
+
+@router.post("/wechat")
+async def receive(request: Request, wechat: WeChatDep, rasa: RasaDep, tickets: TicketsDep) -> Response:
+    received = time.monotonic()
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"a WeChat message has at most {MAX_BODY_BYTES} bytes")
+    query = request.query_params
+    try:
+        message = wechat.gate.open(query, body)
+    except BadSignature as exc:
+        _refuse(request, exc)
+    except BadMessage as exc:
+        logger.warning("WeChat request from %s is not a message: %s", _caller(request), exc)
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "not a WeChat message") from exc
+    text = await wechat.channel.handle(message, rasa=rasa, tickets=tickets, received=received)
+    if text is None:
+        return PlainTextResponse("success")
+    reply = TextReply(source=message.target, target=message.source, content=text).render()
+    sealed = wechat.gate.seal(reply, nonce=query.get("nonce", ""), timestamp=str(int(time.time())))
+    return Response(sealed, media_type="application/xml")
+
+
+def _refuse(request: Request, exc: BadSignature) -> NoReturn:
+    logger.warning("WeChat request from %s refused: %s", _caller(request), exc)
+    raise HTTPException(status.HTTP_403_FORBIDDEN, "bad signature") from exc
+
+
+def _caller(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
