@@ -19,7 +19,7 @@ DAOBAN := $(APP_PY) -m daoban
 PYTHON311 := PYENV_VERSION=3.11.7 python3.11
 PYTHON310 := PYENV_VERSION=3.10.13 python3.10
 
-.PHONY: help setup run stop test test-fast validate lint bench clean-state
+.PHONY: help setup run stop test test-fast validate conversations lint bench clean-state
 
 help:
 	@echo "make run    set everything up (first time ~15 min), start Rasa, actions and the API on http://localhost:8000/"
@@ -56,10 +56,13 @@ validate: venvs
 	cd bot && RASA_TELEMETRY_ENABLED=false HOME=$(CACHE)/rasa-state/home $(RASA_VENV)/bin/rasa data validate \
 	  --config config.yml --domain domain --data data --fail-on-warnings
 
-lint: venvs
-	$(APP_VENV)/bin/ruff check daoban knowledge index actions service bench tests
+conversations: setup
+	$(DAOBAN) bot test
 
-test: setup validate lint
+lint: venvs
+	$(APP_VENV)/bin/ruff check daoban knowledge index actions service bench tests hall accounts
+
+test: setup validate lint conversations
 	$(APP_PY) -m pytest
 
 test-fast: venvs
@@ -68,6 +71,8 @@ test-fast: venvs
 bench: setup
 	$(APP_PY) -m bench.retrieval --split test
 	$(APP_PY) -m bench.retrieval --split dev
+	$(APP_PY) -m bench.nlu
+	$(APP_PY) -m bench.chat_latency
 
 clean-state:
 	rm -rf $(DAOBAN_HOME)/daoban.db* $(DAOBAN_HOME)/index $(DAOBAN_HOME)/logs $(DAOBAN_HOME)/run $(DAOBAN_HOME)/rasa

@@ -10,24 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from daoban import processes
-from daoban.rasa_model import model_path
-from daoban.setup_steps import run_setup
-from tests.conftest import isolated_settings
-
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def running(tmp_path_factory):
-    settings = isolated_settings(tmp_path_factory.mktemp("instance"))
-    run_setup(settings)
-    processes.start(settings, processes.process_specs(settings, model_path(settings)))
-    try:
-        processes.wait_healthy(settings, timeout_s=480)
-        yield settings
-    finally:
-        processes.stop(settings)
 
 
 def _chat(settings, sender: str, text: str) -> list[dict]:

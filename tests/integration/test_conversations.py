@@ -1,0 +1,93 @@
+"""Booking and hand-over through ``/api/chat``, against the real Rasa server and action server.
+
+The citizen's side only: what they type or click, what they read back. The
+database is then checked for what a hall clerk or an agent would find.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from hall.bookings import BookingBook
+from hall.tickets import TicketDesk
+from knowledge.database import make_engine
+
+pytestmark = pytest.mark.integration
+
+PHONE = "13812345678"
+ID_NUMBER = "110101199003071234"
+
+
+def _turn(settings, sender: str, text: str) -> dict:
+    response = httpx.post(f"{settings.api_url}/api/chat", json={"sender_id": sender, "text": text}, timeout=60)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    for message in body["messages"]:
+        assert PHONE not in message["text"] and ID_NUMBER not in message["text"], message["text"]
+    return body
+
+
+def _last(body: dict) -> dict:
+    assert body["messages"], body
+    return body["messages"][-1]
+
+
+def test_a_citizen_books_queries_and_cancels_an_appointment(running):
+    sender = "it-booking-1"
+    hall_question = _last(_turn(running, sender, "我想预约办居住证"))
+    assert "哪个大厅" in hall_question["text"] and "居住证申领" in hall_question["text"], hall_question
+    qingshan = next(b for b in hall_question["buttons"] if "青山区" in b["title"])
+
+    date_question = _last(_turn(running, sender, qingshan["payload"]))
+    assert date_question["buttons"], date_question
+    first_day = date_question["buttons"][0]
+
+    slot_question = _last(_turn(running, sender, first_day["payload"]))
+    assert "可预约的时段" in slot_question["text"] and slot_question["buttons"], slot_question
+    slot = slot_question["buttons"][0]
+
+    assert "姓名" in _last(_turn(running, sender, slot["payload"]))["text"]
+    assert "手机" in _last(_turn(running, sender, "我叫王秀英"))["text"]
+    summary = _last(_turn(running, sender, PHONE))["text"]
+    assert "居住证申领" in summary and "青山区政务服务中心" in summary and "138****5678" in summary, summary
+
+    done = _last(_turn(running, sender, "确认"))["text"]
+    reference = re.search(r"YY[0-9A-Z]{6}", done)
+    assert reference and "预约成功" in done, done
+
+    engine = make_engine(running.sqlalchemy_url)
+    booking = BookingBook(engine).find(reference.group(0), PHONE)
+    assert (booking.item_code, booking.name, booking.hall_code, booking.slot_label) == (
+        "JC-JZ-001", "王秀英", "JC-HALL-QS", slot["title"].split("（")[0])
+
+    assert "预约号" in _last(_turn(running, sender, "我想取消预约"))["text"]
+    _turn(running, sender, reference.group(0).lower())
+    cancelled = _last(_turn(running, sender, PHONE))["text"]
+    assert "已取消预约" in cancelled and reference.group(0) in cancelled, cancelled
+    assert BookingBook(engine).find(reference.group(0), PHONE).cancelled
+    engine.dispose()
+
+
+def test_asking_for_a_person_opens_a_ticket_and_the_bot_goes_quiet(running):
+    sender = "it-handover-1"
+    _turn(running, sender, "居住证要带什么材料")
+    _turn(running, sender, f"{ID_NUMBER} {PHONE}")
+    body = _turn(running, sender, "办不成事，转人工")
+    text = _last(body)["text"]
+    number = re.search(r"BB[0-9A-Z]{8}", text)
+    assert number and "工单号" in text, text
+    assert body["handover"]["ticket"] == number.group(0)
+
+    quiet = _turn(running, sender, "我家在青山区长宁路，请尽快联系我")
+    assert quiet["messages"] == [] and quiet["handover"]["ticket"] == number.group(0)
+
+    engine = make_engine(running.sqlalchemy_url)
+    ticket = TicketDesk(engine).get(number.group(0))
+    engine.dispose()
+    assert ticket.reason == "cannot_get_done" and ticket.item_code == "JC-JZ-001"
+    said = [m.text for m in ticket.messages if m.role == "citizen"]
+    assert said[-1] == "我家在青山区长宁路，请尽快联系我"
+    assert any("138****5678" in line for line in said) and not any(PHONE in line or ID_NUMBER in line for line in said)
