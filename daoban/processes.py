@@ -145,11 +145,35 @@ def wait_healthy(settings: Settings, timeout_s: float = 420.0) -> dict:
             response = httpx.get(f"{settings.api_url}/healthz", timeout=5.0)
             last = response.json()
             if response.status_code == 200:
+                warm_up(settings, max(deadline - time.monotonic(), 60.0))
                 return last
         except (httpx.HTTPError, ValueError):
             pass
         time.sleep(2.0)
     raise ProcessFailed(f"not healthy after {timeout_s:.0f}s: {last}")
+
+
+WARM_UP_SENDER = "daoban-warm-up"
+WARM_UP_QUESTION = "办理居住证需要什么材料？"
+
+
+def warm_up(settings: Settings, timeout_s: float) -> None:
+    """Ask one question straight at Rasa before citizens arrive.
+
+    The first question loads the embedding model and the index into the action
+    server and runs Rasa's first prediction: tens of seconds on a busy machine,
+    longer than a citizen's request may wait. Paying that here keeps the first
+    real question as fast as the rest.
+    """
+    started = time.monotonic()
+    try:
+        response = httpx.post(f"{settings.rasa_url}/webhooks/rest/webhook",
+                              json={"sender": WARM_UP_SENDER, "message": WARM_UP_QUESTION}, timeout=timeout_s)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        logger.warning("warm-up question failed (%s); the first citizen may wait longer", exc.__class__.__name__)
+        return
+    logger.info("warmed up in %.1f s", time.monotonic() - started)
 
 
 def stop(settings: Settings, grace_s: float = 20.0) -> list[str]:
