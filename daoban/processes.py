@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import make_url
 
 from daoban.errors import ProcessFailed
 from daoban.rasa_model import rasa_env, rasa_executable
@@ -23,7 +24,17 @@ from daoban.settings import REPO_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
-ORDER = ("actions", "rasa", "api")
+ORDER = ("actions", "rasa", "api")  # start order of the kinds; production mode runs "rasa-1", "rasa-2", …
+
+
+def _rank(name: str) -> tuple[int, str]:
+    kind = name.split("-", 1)[0]
+    return (ORDER.index(kind) if kind in ORDER else len(ORDER), name)
+
+
+def _names_running(settings: Settings) -> list[str]:
+    """Processes this instance started, by their pid files, in start order."""
+    return sorted((p.stem for p in settings.run_dir.glob("*.pid")), key=_rank)
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
         DAOBAN_RASA_PORT=str(settings.rasa_port),
         DAOBAN_ACTIONS_PORT=str(settings.actions_port),
         DAOBAN_LOG_LEVEL=settings.log_level,
+        DAOBAN_MODE=settings.mode,
+        DAOBAN_REDIS_URL=settings.redis_url,
+        DAOBAN_REPLICAS=str(settings.replicas),
         HF_HUB_OFFLINE="1",
         TOKENIZERS_PARALLELISM="false",
         PYTHONPATH=str(REPO_ROOT),
@@ -56,51 +70,68 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def write_rasa_endpoints(settings: Settings) -> Path:
-    """Rasa reads its action server and tracker store from a file; ours is generated from settings."""
-    tracker_db = settings.home / "rasa" / "tracker.db"
-    tracker_db.parent.mkdir(parents=True, exist_ok=True)
-    path = settings.run_dir / "endpoints.yml"
+def write_rasa_endpoints(settings: Settings, index: int = 0) -> Path:
+    """Rasa reads its action server, tracker store and lock store from a file; ours is generated from settings.
+
+    Embedded: a SQLite tracker store and Rasa's in-memory lock store. Production:
+    every Rasa server keeps trackers in PostgreSQL and locks conversations in
+    Redis, so any of them can take any citizen's next message; Rasa server ``i``
+    calls action server ``i``.
+    """
+    path = settings.run_dir / f"endpoints-{index + 1}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "action_endpoint:\n"
-        f'  url: "{settings.actions_url}/webhook"\n'
-        "tracker_store:\n"
-        "  type: SQL\n"
-        '  dialect: "sqlite"\n'
-        f'  db: "{tracker_db}"\n',
-        encoding="utf-8",
-    )
+    lines = ["action_endpoint:", f'  url: "{settings.actions_urls[index]}/webhook"', "tracker_store:", "  type: SQL"]
+    if settings.mode == "production":
+        db = make_url(settings.database_url or "")
+        redis = make_url(settings.redis_url)
+        lines += [
+            '  dialect: "postgresql"', f'  url: "{db.host or "127.0.0.1"}"', f"  port: {db.port or 5432}",
+            f'  db: "{db.database}"', f'  username: "{db.username or "postgres"}"',
+        ]
+        if db.password:
+            lines.append(f'  password: "{db.password}"')
+        lines += ["lock_store:", "  type: redis", f'  url: "{redis.host or "127.0.0.1"}"', f"  port: {redis.port or 6379}",
+                  f"  db: {redis.database or 0}", '  key_prefix: "daoban"']
+    else:
+        tracker_db = settings.home / "rasa" / "tracker.db"
+        tracker_db.parent.mkdir(parents=True, exist_ok=True)
+        lines += ['  dialect: "sqlite"', f'  db: "{tracker_db}"']
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
 def process_specs(settings: Settings, model: Path) -> dict[str, ProcessSpec]:
+    """What to start: one of each process (embedded) or ``replicas`` Rasa and action servers and as many
+    API workers sharing the API port (production)."""
     env = settings_env(settings)
     actions_env = dict(env, SANIC_HOST=settings.host)
-    rasa_state = settings.home / "rasa"
-    rasa = dict(rasa_env(settings, rasa_state))
-    return {
-        "actions": ProcessSpec(
-            "actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
+    rasa = dict(rasa_env(settings, settings.home / "rasa"))
+    count = settings.process_count
+    specs: dict[str, ProcessSpec] = {}
+    for i in range(count):
+        suffix = f"-{i + 1}" if settings.mode == "production" else ""
+        specs["actions" + suffix] = ProcessSpec(
+            "actions" + suffix,
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port + i)],
             actions_env, REPO_ROOT,
-        ),
-        "rasa": ProcessSpec(
-            "rasa",
+        )
+        specs["rasa" + suffix] = ProcessSpec(
+            "rasa" + suffix,
             [
                 str(rasa_executable(settings)), "run", "--enable-api", "-i", settings.host,
-                "--port", str(settings.rasa_port), "--model", str(model),
-                "--endpoints", str(write_rasa_endpoints(settings)),
+                "--port", str(settings.rasa_port + i), "--model", str(model),
+                "--endpoints", str(write_rasa_endpoints(settings, i)),
                 "--credentials", str(settings.bot_dir / "credentials.yml"),
             ],
             rasa, settings.bot_dir,
-        ),
-        "api": ProcessSpec(
-            "api",
-            [sys.executable, "-m", "uvicorn", "--factory", "service.main:create_app",
-             "--host", settings.host, "--port", str(settings.api_port), "--no-access-log"],
-            env, REPO_ROOT,
-        ),
-    }
+        )
+    specs["api"] = ProcessSpec(
+        "api",
+        [sys.executable, "-m", "uvicorn", "--factory", "service.main:create_app", "--host", settings.host,
+         "--port", str(settings.api_port), "--no-access-log", "--workers", str(count)],
+        env, REPO_ROOT,
+    )
+    return specs
 
 
 def _pid_file(settings: Settings, name: str) -> Path:
@@ -120,7 +151,7 @@ def running_pid(settings: Settings, name: str) -> int | None:
 def start(settings: Settings, specs: dict[str, ProcessSpec]) -> None:
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    for name in ORDER:
+    for name in sorted(specs, key=_rank):
         if running_pid(settings, name):
             logger.info("%s is already running", name)
             continue
@@ -138,7 +169,7 @@ def wait_healthy(settings: Settings, timeout_s: float = 420.0) -> dict:
     deadline = time.monotonic() + timeout_s
     last: dict = {}
     while time.monotonic() < deadline:
-        for name in ORDER:
+        for name in _names_running(settings):
             if running_pid(settings, name) is None:
                 raise ProcessFailed(f"{name} exited during start-up; see {settings.logs_dir / (name + '.log')}")
         try:
@@ -178,7 +209,7 @@ def warm_up(settings: Settings, timeout_s: float) -> None:
 
 def stop(settings: Settings, grace_s: float = 20.0) -> list[str]:
     stopped = []
-    for name in reversed(ORDER):
+    for name in reversed(_names_running(settings)):
         pid = running_pid(settings, name)
         if pid is None:
             _pid_file(settings, name).unlink(missing_ok=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,13 @@ class Settings(BaseSettings):
     home: Path = Field(default=REPO_ROOT / "var", description="all state of this instance")
     cache_dir: Path = Field(default=REPO_ROOT / "var" / "cache", description="costly, shareable build outputs")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under home when unset")
+    mode: Literal["embedded", "production"] = Field(
+        default="embedded",
+        description="embedded: SQLite, one of each process; production: PostgreSQL for data and Rasa's trackers, "
+        "Redis for Rasa's lock store and for telling every worker the knowledge base changed, `replicas` of each process",
+    )
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="production mode's Redis")
+    replicas: int = Field(default=2, ge=1, le=8, description="production mode: Rasa servers, action servers, API workers")
 
     host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
@@ -52,6 +60,13 @@ class Settings(BaseSettings):
     wechat_reply_budget_s: float = Field(
         default=4.0, gt=0, description="how long to wait for the bot before answering 'success' and sending later",
     )
+
+    @model_validator(mode="after")
+    def _production_needs_postgres(self) -> Settings:
+        if self.mode == "production" and not (self.database_url or "").startswith("postgresql"):
+            raise ValueError("production mode needs DAOBAN_DATABASE_URL pointing at PostgreSQL "
+                             "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/daoban)")
+        return self
 
     @field_validator("home", "cache_dir", "seed_dir", "bot_dir", "halls_file", "e5_model_dir")
     @classmethod
@@ -91,12 +106,25 @@ class Settings(BaseSettings):
         return self.cache_dir / "venv-app"
 
     @property
+    def process_count(self) -> int:
+        """How many Rasa servers and action servers run (and API workers share the API port)."""
+        return self.replicas if self.mode == "production" else 1
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [f"http://{self.host}:{self.rasa_port + i}" for i in range(self.process_count)]
+
+    @property
+    def actions_urls(self) -> list[str]:
+        return [f"http://{self.host}:{self.actions_port + i}" for i in range(self.process_count)]
+
+    @property
     def rasa_url(self) -> str:
-        return f"http://{self.host}:{self.rasa_port}"
+        return self.rasa_urls[0]
 
     @property
     def actions_url(self) -> str:
-        return f"http://{self.host}:{self.actions_port}"
+        return self.actions_urls[0]
 
     @property
     def api_url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from daoban.settings import Settings
 from knowledge.database import make_engine, migrate
+from knowledge.notify import RedisNotifier, announce_changes
 from knowledge.store import KnowledgeStore
 
 
@@ -11,4 +12,6 @@ def open_store(settings: Settings, *, migrate_schema: bool = True) -> KnowledgeS
     engine = make_engine(settings.sqlalchemy_url)
     if migrate_schema:
         migrate(engine)
+    if settings.mode == "production":
+        announce_changes(engine, RedisNotifier(settings.redis_url))
     return KnowledgeStore(engine)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge import audit
 from knowledge.errors import RecordNotFound
+from knowledge.notify import mark_revision
 from knowledge.schema import Record
 from knowledge.tables import CounterRow, RecordRow, RecordVersionRow
 
@@ -190,6 +191,7 @@ def next_revision(session: Session) -> int:
     )
     if value is None:
         raise RuntimeError("the revision counter row is missing: run the database migrations")
+    mark_revision(session.connection().info, int(value))  # announced once the transaction commits (notify.py)
     return int(value)
 
 

@@ -1,0 +1,54 @@
+"""Production mode's change announcements: committed revisions only, and a real Redis round trip."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from index.changes import RedisChangeListener
+from knowledge.database import make_engine, migrate
+from knowledge.notify import RedisNotifier, announce_changes
+from knowledge.store import KnowledgeStore
+from tests.conftest import make_item
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class Recording:
+    def __init__(self) -> None:
+        self.revisions: list[int] = []
+
+    def published(self, revision: int) -> None:
+        self.revisions.append(revision)
+
+
+def test_each_committed_revision_is_announced_once_and_idle_imports_are_not(database_url):
+    engine = make_engine(database_url)
+    migrate(engine)
+    heard = Recording()
+    announce_changes(engine, heard)
+    store = KnowledgeStore(engine)
+    first = store.import_records([make_item()], actor="t")
+    store.import_records([make_item()], actor="t")  # unchanged: rolled back, no revision given out
+    second = store.import_records([make_item(summary="新的说明。")], actor="t")
+    engine.dispose()
+    assert heard.revisions == [first.revision, second.revision] and second.revision > first.revision
+
+
+def _wait(predicate, timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_worker_hears_an_announcement_through_redis():
+    channel = f"daoban-test:{secrets.token_hex(4)}"
+    listener = RedisChangeListener(REDIS_URL, channel=channel, fallback_s=3600)
+    assert _wait(listener.should_sync)  # the first connection counts as news: catch up once
+    assert not listener.should_sync()  # and then nothing until someone announces
+    RedisNotifier(REDIS_URL, channel=channel).published(7)
+    assert _wait(listener.should_sync)
+    assert not listener.should_sync()
