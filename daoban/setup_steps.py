@@ -19,6 +19,7 @@ from index.embedder import model_fingerprint
 from index.errors import StaleIndex
 from index.persist import check_manifest, read_manifest
 from index.runtime import build_index
+from knowledge.database import create_database_if_missing
 from knowledge.jsonl import read_jsonl
 from knowledge.runtime import open_store
 from knowledge.store import KnowledgeStore
@@ -62,6 +63,7 @@ def ensure_halls(settings: Settings, store: KnowledgeStore) -> None:
 
 def run_setup(settings: Settings, *, train: bool = True) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
+    create_database_if_missing(settings.sqlalchemy_url)
     store = open_store(settings)
     ensure_seeded(settings, store)
     ensure_halls(settings, store)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url, text
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,29 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def create_database_if_missing(url: str) -> bool:
+    """PostgreSQL only: create the URL's database when the server lacks it (set-up of production mode).
+
+    Returns True when it was created. Connects to the server's ``postgres``
+    database to do so, as the same user.
+    """
+    target = make_url(url)
+    if not target.drivername.startswith("postgresql") or not target.database:
+        return False
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                        {"name": target.database}).scalar()
+            if exists:
+                return False
+            connection.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+    finally:
+        admin.dispose()
+    logger.info("created database %s", target.database)
+    return True
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -52,3 +52,17 @@ def test_a_worker_hears_an_announcement_through_redis():
     RedisNotifier(REDIS_URL, channel=channel).published(7)
     assert _wait(listener.should_sync)
     assert not listener.should_sync()
+
+
+def test_production_set_up_creates_its_postgres_database(postgres_database):
+    from sqlalchemy import create_engine
+
+    from knowledge.database import create_database_if_missing
+
+    url = postgres_database.set(database=f"daoban_new_{secrets.token_hex(4)}").render_as_string(hide_password=False)
+    assert create_database_if_missing(url) is True
+    assert create_database_if_missing(url) is False
+    admin = create_engine(postgres_database, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE "{url.rsplit("/", 1)[1]}"')
+    admin.dispose()
