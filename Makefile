@@ -19,7 +19,7 @@ DAOBAN := $(APP_PY) -m daoban
 PYTHON311 := PYENV_VERSION=3.11.7 python3.11
 PYTHON310 := PYENV_VERSION=3.10.13 python3.10
 
-.PHONY: help setup run stop test test-fast validate conversations lint bench clean-state
+.PHONY: help setup run run-production stop test test-fast validate conversations lint bench clean-state
 
 help:
 	@echo "make run    set everything up (first time ~15 min), start Rasa, actions and the API on http://localhost:8000/"
@@ -48,6 +48,11 @@ setup: venvs
 
 run: setup
 	$(DAOBAN) start
+
+# Production mode on this machine's loopback PostgreSQL and Redis (docs/production.md).
+run-production:
+	DAOBAN_MODE=production DAOBAN_DATABASE_URL=$${DAOBAN_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/daoban} \
+	  DAOBAN_REDIS_URL=$${DAOBAN_REDIS_URL:-redis://127.0.0.1:6379/0} $(MAKE) run
 
 stop:
 	@if [ -x $(APP_PY) ]; then $(DAOBAN) stop; else echo "nothing to stop"; fi
