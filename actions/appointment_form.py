@@ -65,8 +65,10 @@ class ValidateAppointmentForm(_HallAction):
         requested = None if activating else tracker.get_slot("requested_slot")
         values = {} if activating else {name: tracker.get_slot(name) for name in (*FIELDS, TIME_HINT)}
         now = self.hall.now()
+        spans = [e for e in tracker.latest_message.get("entities") or [] if "start" in e and "end" in e]
         context = DraftContext(
-            today=now.date(), now=now, halls=self.hall.bookings.halls(), item=self.item, find_item=self._find_item,
+            today=now.date(), now=now, halls=self.hall.bookings.halls(), item=self.item,
+            find_item=lambda text: self._find_item(text, spans),
             open_slots=lambda code, day: self.hall.bookings.open_slots(code, day, now.date()),
             current_item=tracker.get_slot("item_code"),
         )
@@ -86,16 +88,25 @@ class ValidateAppointmentForm(_HallAction):
             updates = {name: None for name in (*FIELDS, TIME_HINT)} | updates
         return [SlotSet(name, value) for name, value in updates.items()]
 
-    def _find_item(self, text: str) -> ItemChoice:
+    def _find_item(self, text: str, entities: list[dict[str, Any]]) -> ItemChoice:
+        """The item named in a booking request; booking words, dates, times and places are not part of it
+        ("帮我预约明天上午去青山区办居住证" is searched as "办居住证")."""
         engine = self.source.engine()
-        rest = _BOOKING_WORDS.sub("", text)
+        rest = _BOOKING_WORDS.sub("", _without_entities(text, entities))
         if len(rest) < 2 or not engine.has_content(rest):
             return ItemChoice()
-        result = engine.search(text)
+        result = engine.search(rest)
         items = [c for c in result.shown if c.kind == "item"]
         if result.decision == "answer" and items:
             return ItemChoice(code=items[0].code)
         return ItemChoice(choices=[(c.code, c.name) for c in items[:4]])
+
+
+def _without_entities(text: str, entities: list[dict[str, Any]]) -> str:
+    for entity in sorted(entities, key=lambda e: e["start"], reverse=True):
+        if entity.get("entity") in ("date", "time", "district", "phone", "province"):
+            text = text[: entity["start"]] + text[entity["end"]:]
+    return text
 
 
 class ActionAskAppointmentHall(_HallAction):

@@ -119,7 +119,7 @@ class _Draft:
             if self.message.text and not self.message.text.startswith("/"):
                 choice = self.ctx.find_item(self.message.text)
             code = choice.code
-            if code is None and self.requested == "appointment_item" and choice.choices:
+            if code is None and choice.choices:  # at the start too: offer the choice rather than ask blind
                 self.set("appointment_item", None, "您要预约办理的是哪一项？请点选：")
                 self.out.buttons = [
                     {"title": name, "payload": '/inform{"item_code":"%s"}' % c} for c, name in choice.choices

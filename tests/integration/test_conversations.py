@@ -37,7 +37,10 @@ def _last(body: dict) -> dict:
 
 def test_a_citizen_books_queries_and_cancels_an_appointment(running):
     sender = "it-booking-1"
-    hall_question = _last(_turn(running, sender, "我想预约办居住证"))
+    # "办居住证" could be 申领 or 补领换领: the bot offers the choice instead of guessing
+    offered = [b for m in _turn(running, sender, "我想预约办居住证")["messages"] for b in m["buttons"]]
+    choice = next(b for b in offered if b["title"] == "居住证申领")
+    hall_question = _last(_turn(running, sender, choice["payload"]))
     assert "哪个大厅" in hall_question["text"] and "居住证申领" in hall_question["text"], hall_question
     qingshan = next(b for b in hall_question["buttons"] if "青山区" in b["title"])
 
