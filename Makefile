@@ -19,7 +19,7 @@ DAOBAN := $(APP_PY) -m daoban
 PYTHON311 := PYENV_VERSION=3.11.7 python3.11
 PYTHON310 := PYENV_VERSION=3.10.13 python3.10
 
-.PHONY: help setup run run-production stop test test-fast validate conversations lint bench clean-state
+.PHONY: help setup run run-production stop browser test test-fast validate conversations lint bench clean-state
 
 help:
 	@echo "make run    set everything up (first time ~15 min), start Rasa, actions and the API on http://localhost:8000/"
@@ -65,9 +65,17 @@ conversations: setup
 	$(DAOBAN) bot test
 
 lint: venvs
-	$(APP_VENV)/bin/ruff check daoban knowledge index actions service bench tests hall accounts
+	$(APP_VENV)/bin/ruff check daoban knowledge index actions service bench tests hall accounts journal
 
-test: setup validate lint conversations
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian's chromium and CJK fonts for the browser tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >/dev/null \
+	  || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >/dev/null; }; \
+	fi
+
+test: setup browser validate lint conversations
 	$(APP_PY) -m pytest
 
 test-fast: venvs

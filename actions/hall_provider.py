@@ -1,4 +1,4 @@
-"""Where actions get the hall's bookings, tickets and clock.
+"""Where actions get the hall's bookings, tickets, the conversation journal and the clock.
 
 Like the retrieval engine, these are made on first use inside the action
 server's worker (Sanic pickles actions when it spawns one); tests hand actions
@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from daoban.settings import Settings, load_settings
 from hall.bookings import BookingBook
 from hall.tickets import TicketDesk
+from journal.log import ChatJournal
 from knowledge.database import make_engine
 
 Clock = Callable[[], datetime]
@@ -26,6 +27,7 @@ class HallServices:
     def __init__(self, engine: Engine, clock: Clock, reply_within: timedelta):
         self.bookings = BookingBook(engine)
         self.tickets = TicketDesk(engine)
+        self.journal = ChatJournal(engine)  # questions the bot could not answer, for the editors' to-do list
         self.now = clock
         self.reply_within = reply_within
 

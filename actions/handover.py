@@ -31,6 +31,7 @@ REASON_TEXTS = {
     "cannot_get_done": "办不成事",
     "repeated_failure": "智能客服多次未能解答",
     "door_to_door": "上门办",
+    "agent_takeover": "工作人员接入",
 }
 LACKING_CUES = ("没有", "没带", "缺", "丢了", "丢失", "找不到", "不全", "弄丢", "过期", "没办")
 _MATERIAL_NOISE = re.compile(r"(原件|复印件|及复印件|和复印件|（.*?）|\(.*?\))")

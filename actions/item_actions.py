@@ -80,7 +80,7 @@ class ActionAnswerItem(Action):
             if turn.aspect != "overview":
                 dispatcher.utter_message(text=ask_which_item(turn.aspect))
                 return []
-            return self._failed(dispatcher, tracker, source)
+            return self._failed(dispatcher, tracker, source, "fallback")
         result = turn.engine.search(turn.text)
         if result.decision == "answer":
             return turn.answer(dispatcher, result.shown[0].code)
@@ -92,13 +92,17 @@ class ActionAnswerItem(Action):
                 return turn.answer(dispatcher, bundles[0].code)
             _send(dispatcher, suggest([(c.code, c.kind, c.name) for c in result.shown], turn.aspect))
             return [SlotSet("failures", 0.0)]
-        return self._failed(dispatcher, tracker, source)
+        return self._failed(dispatcher, tracker, source, "reject")
 
-    def _failed(self, dispatcher: CollectingDispatcher, tracker: Tracker, source: EngineSource) -> list[dict[str, Any]]:
+    def _failed(self, dispatcher: CollectingDispatcher, tracker: Tracker, source: EngineSource,
+                decision: str) -> list[dict[str, Any]]:
+        """``decision``: ``reject`` (retrieval found no guide) or ``fallback`` (nothing to search for)."""
+        hall = self._hall or default_hall()
+        _note_unanswered(hall, tracker, decision)
         failures = int(tracker.get_slot("failures") or 0) + 1
         if failures >= FAILURES_BEFORE_HANDOVER:
             channel = tracker.get_latest_input_channel() or "web"
-            events = open_handover(dispatcher, tracker, "repeated_failure", self._hall or default_hall(), source, channel)
+            events = open_handover(dispatcher, tracker, "repeated_failure", hall, source, channel)
             return [SlotSet("failures", 0.0), *events]
         dispatcher.utter_message(text=f"{REJECT_TEXT}{RETRY_HINT}")
         return [SlotSet("failures", float(failures))]
@@ -160,6 +164,17 @@ class _Turn:
         if district:
             events.append(SlotSet("district", district))
         return events
+
+
+def _note_unanswered(hall: HallServices, tracker: Tracker, decision: str) -> None:
+    """Keep the question for the editors' to-do list; the citizen's reply never waits on it failing."""
+    text = (tracker.latest_message.get("text") or "").strip()
+    if not text or text.startswith("/"):  # a button's payload is no question an editor could answer
+        return
+    try:
+        hall.journal.note_unanswered(tracker.sender_id, text, decision, now=hall.now())
+    except Exception:
+        logger.exception("could not note the unanswered question of %s", tracker.sender_id)
 
 
 def _entity(tracker: Tracker, name: str) -> str | None:

@@ -41,7 +41,7 @@ from hall.tables import (
 
 logger = logging.getLogger(__name__)
 
-TicketReason = Literal["human", "cannot_get_done", "repeated_failure", "door_to_door"]
+TicketReason = Literal["human", "cannot_get_done", "repeated_failure", "door_to_door", "agent_takeover"]
 TicketStatus = Literal["waiting", "taken", "closed", "handed_back"]
 Role = Literal["citizen", "bot", "agent", "system"]
 REASONS: frozenset[str] = frozenset(get_args(TicketReason))

@@ -13,6 +13,8 @@ from accounts.tables import ROLES
 from daoban.settings import Settings
 from hall.tickets import TicketDesk
 from index.live import EngineSource
+from journal.log import ChatJournal
+from journal.sources import GuideNames
 from knowledge.editing import Editing
 from knowledge.store import KnowledgeStore
 from service.rasa_client import RasaClient
@@ -41,6 +43,14 @@ def get_engine_source(request: Request) -> EngineSource:
 
 def get_tickets(request: Request) -> TicketDesk:
     return TicketDesk(request.app.state.store.engine)
+
+
+def get_journal(request: Request) -> ChatJournal:
+    return ChatJournal(request.app.state.store.engine)
+
+
+def get_guide_names(request: Request) -> GuideNames:
+    return GuideNames(request.app.state.store.engine)
 
 
 def get_editing(request: Request) -> Editing:
@@ -106,3 +116,5 @@ CurrentAdmin = Annotated[Account, Depends(require_role("admin"))]
 CurrentEditor = Annotated[str, Depends(current_editor)]
 EngineDep = Annotated[EngineSource, Depends(get_engine_source)]
 TicketsDep = Annotated[TicketDesk, Depends(get_tickets)]
+JournalDep = Annotated[ChatJournal, Depends(get_journal)]
+GuideNamesDep = Annotated[GuideNames, Depends(get_guide_names)]

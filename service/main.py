@@ -19,7 +19,7 @@ from knowledge.errors import KnowledgeError
 from knowledge.runtime import open_store
 from service.errors import ServiceError, knowledge_error
 from service.rasa_client import RasaClient
-from service.routes import assist, auth, chat, editor, health, pages, wechat
+from service.routes import agent, assist, auth, chat, editor, editor_tools, health, pages, ratings, wechat
 from service.routes.pages import STATIC_DIR
 from service.wechat import build_channel
 
@@ -68,6 +68,9 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(editor.router)
     app.include_router(wechat.router)
+    app.include_router(ratings.router)
+    app.include_router(agent.router)
+    app.include_router(editor_tools.router)
     app.add_exception_handler(KnowledgeError, knowledge_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

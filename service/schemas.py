@@ -18,6 +18,9 @@ class Button(BaseModel):
 
 
 class ChatMessage(BaseModel):
+    """A bot message; ``id`` is its journal id, for ratings (``POST /api/ratings``) and ``/api/chat/updates``."""
+
+    id: str
     text: str = ""
     buttons: list[Button] = Field(default_factory=list)
 

@@ -5,11 +5,12 @@ from sqlalchemy import create_engine
 
 from accounts.tables import Base as AccountsBase
 from hall.tables import Base as HallBase
+from journal.tables import Base as JournalBase
 from knowledge.tables import Base
 
 config = context.config
-# one database, one migration chain: the knowledge tables, the hall's own and the staff accounts
-target_metadata = [Base.metadata, HallBase.metadata, AccountsBase.metadata]
+# one database, one migration chain: the knowledge tables, the hall's own, the staff accounts and the journal
+target_metadata = [Base.metadata, HallBase.metadata, AccountsBase.metadata, JournalBase.metadata]
 
 
 def run_migrations_online() -> None:

@@ -1,20 +1,60 @@
 // Web chat: plain DOM, no framework. Text is always inserted with textContent, never as HTML.
+// Bot messages can be rated (有用 / 没用); while a person holds the conversation (handover) the page
+// polls /api/chat/updates for what staff write; 长辈版 (elder mode) is a class on <html>.
 (function () {
   "use strict";
   var log = document.getElementById("log");
   var form = document.getElementById("ask");
   var input = document.getElementById("text");
-  var key = "daoban.sender";
-  var sender = localStorage.getItem(key);
+  var banner = document.getElementById("handover-banner");
+  var elderToggle = document.getElementById("elder-toggle");
+  var SENDER_KEY = "daoban.sender";
+  var ELDER_KEY = "daoban.elder";
+  var POLL_MS = 3000;
+
+  var sender = localStorage.getItem(SENDER_KEY);
   if (!sender) {
     sender = "web-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10);
-    localStorage.setItem(key, sender);
+    localStorage.setItem(SENDER_KEY, sender);
   }
 
-  function add(kind, text) {
+  // ---- 长辈版 ----
+
+  function setElder(on) {
+    document.documentElement.classList.toggle("elder", on);
+    elderToggle.setAttribute("aria-pressed", on ? "true" : "false");
+    if (on) localStorage.setItem(ELDER_KEY, "1");
+    else localStorage.removeItem(ELDER_KEY);
+  }
+
+  var mode = new URLSearchParams(window.location.search).get("mode");
+  setElder(mode === "elder" || (mode !== "standard" && localStorage.getItem(ELDER_KEY) === "1"));
+  elderToggle.addEventListener("click", function () {
+    var on = !document.documentElement.classList.contains("elder");
+    setElder(on);
+    if (mode) {  // the address should not switch it back on the next visit
+      var url = new URL(window.location.href);
+      url.searchParams.delete("mode");
+      window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+      mode = null;
+    }
+  });
+
+  // ---- messages ----
+
+  function add(kind, text, who) {
     var div = document.createElement("div");
     div.className = "msg " + kind;
-    div.textContent = text;
+    if (who) {
+      var label = document.createElement("span");
+      label.className = "who";
+      label.textContent = who;
+      div.appendChild(label);
+    }
+    var body = document.createElement("div");
+    body.className = "text";
+    body.textContent = text;
+    div.appendChild(body);
     log.appendChild(div);
     log.scrollTop = log.scrollHeight;
     return div;
@@ -34,6 +74,158 @@
     parent.appendChild(row);
   }
 
+  function node(tag, className, text) {
+    var n = document.createElement(tag);
+    if (className) n.className = className;
+    if (text) n.textContent = text;
+    return n;
+  }
+
+  // 好差评: 有用 posts at once; 没用 first opens an optional reason (≤ 200 characters) and 提交.
+  function addRating(parent, messageId) {
+    var box = node("div", "rating");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", "评价这条回答");
+    var useful = node("button", "rate-useful", "有用");
+    var useless = node("button", "rate-useless", "没用");
+    useful.type = useless.type = "button";
+    useless.setAttribute("aria-expanded", "false");
+    var reasonForm = node("form", "rate-reason");
+    reasonForm.hidden = true;
+    var reasonId = "rate-reason-" + String(messageId).replace(/[^A-Za-z0-9_-]/g, "_");
+    var reasonLabel = node("label", null, "哪里没帮到您？（选填，200 字以内）");
+    reasonLabel.setAttribute("for", reasonId);
+    var reason = node("textarea", "rate-reason-text");
+    reason.id = reasonId;
+    reason.maxLength = 200;
+    reason.rows = 2;
+    var submit = node("button", "rate-submit", "提交");
+    submit.type = "submit";
+    var thanks = node("span", "rate-thanks");
+    thanks.setAttribute("role", "status");
+    reasonForm.appendChild(reasonLabel);
+    reasonForm.appendChild(reason);
+    reasonForm.appendChild(submit);
+    box.appendChild(node("span", "rate-ask", "这条回答有用吗？"));
+    box.appendChild(useful);
+    box.appendChild(useless);
+    box.appendChild(reasonForm);
+    box.appendChild(thanks);
+    parent.appendChild(box);
+
+    function rate(isUseful, why) {
+      var controls = [useful, useless, submit, reason];
+      controls.forEach(function (c) { c.disabled = true; });
+      thanks.textContent = "";
+      fetch("/api/ratings", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ sender_id: sender, message_id: messageId, useful: isUseful, reason: why || null })
+      }).then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        thanks.textContent = "谢谢您的评价";
+        box.classList.add("rated", isUseful ? "rated-useful" : "rated-useless");
+        reasonForm.hidden = true;
+        useless.setAttribute("aria-expanded", "false");
+      }).catch(function () {
+        controls.forEach(function (c) { c.disabled = false; });
+        thanks.textContent = "评价没有提交成功，请稍后再试。";
+      });
+    }
+
+    useful.addEventListener("click", function () { rate(true, null); });
+    useless.addEventListener("click", function () {
+      reasonForm.hidden = false;
+      useless.setAttribute("aria-expanded", "true");
+      reason.focus();
+    });
+    reasonForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      rate(false, reason.value.trim().slice(0, 200));
+    });
+  }
+
+  function addBot(m) {
+    var div = add("bot", m.text);
+    addButtons(div, m.buttons);
+    if (m.id !== undefined && m.id !== null && m.id !== "") {
+      div.dataset.id = String(m.id);
+      addRating(div, m.id);
+    }
+    return div;
+  }
+
+  // ---- 人工客服 (handover) ----
+
+  var handover = null;
+  var lastUpdate = "";
+  var seen = {};
+  var pollTimer = null;
+  var polling = false;
+
+  // fromPoll: the state came with an updates answer, so its closing messages are already shown.
+  function showHandover(state, fromPoll) {
+    var was = handover;
+    handover = state || null;
+    if (handover) {
+      document.getElementById("handover-title").textContent = "人工客服（工单 " + handover.ticket + "）正在为您服务";
+      var due = new Date(handover.reply_due_at);
+      document.getElementById("handover-due").textContent = handover.status === "waiting" && !isNaN(due.getTime())
+        ? "工作人员将于 " + due.getHours() + ":" + String(due.getMinutes()).padStart(2, "0") + " 前回复您，请留在本页面。"
+        : "您发送的消息将由工作人员直接阅读和回复。";
+      banner.hidden = false;
+      if (!pollTimer && !polling) pollTimer = setTimeout(poll, POLL_MS);
+    } else {
+      banner.hidden = true;
+      clearTimeout(pollTimer);
+      pollTimer = null;
+      if (was && !fromPoll) fetchUpdates(true).catch(function () { /* shown on the next question */ });  // closing words
+    }
+  }
+
+  function showUpdate(m) {
+    if (m.id !== undefined && m.id !== null) {
+      if (seen[m.id]) return;
+      seen[m.id] = true;
+    }
+    if (m.role === "agent") add("agent", m.text, "工作人员");
+    else if (m.role === "system") add("system", m.text, "系统消息");
+    else if (m.role === "bot") addBot(m);
+  }
+
+  // show: whether to put the messages on the page (false on load when nobody holds the conversation).
+  function fetchUpdates(show) {
+    var url = "/api/chat/updates?sender_id=" + encodeURIComponent(sender) + "&after=" + encodeURIComponent(lastUpdate);
+    return fetch(url, { headers: { "Accept": "application/json" } }).then(function (response) {
+      if (response.status === 404) lastUpdate = "";  // an id the server no longer knows: ask from the start (seen dedupes)
+      if (!response.ok) throw new Error(String(response.status));
+      return response.json();
+    }).then(function (body) {
+      var messages = body.messages || [];
+      var display = show || !!body.handover;
+      messages.forEach(function (m) {
+        if (display) showUpdate(m);
+        else if (m.id !== undefined && m.id !== null) seen[m.id] = true;
+        if (m.id !== undefined && m.id !== null) lastUpdate = String(m.id);
+      });
+      return body;
+    });
+  }
+
+  function poll() {
+    pollTimer = null;
+    polling = true;
+    fetchUpdates(true).then(function (body) {
+      polling = false;
+      showHandover(body.handover, true);
+    }, function () {
+      polling = false;  // keep trying while a person holds the conversation
+      if (handover && !pollTimer) pollTimer = setTimeout(poll, POLL_MS);
+    });
+  }
+
+  // ---- sending ----
+
   function send(text, shown) {
     add("user", shown || text);
     fetch("/api/chat", {
@@ -47,7 +239,8 @@
         add("error", (result.body && typeof result.body.detail === "string") ? result.body.detail : "请求未成功，请稍后再试。");
         return;
       }
-      result.body.messages.forEach(function (m) { addButtons(add("bot", m.text), m.buttons); });
+      (result.body.messages || []).forEach(addBot);
+      showHandover(result.body.handover);
     }).catch(function () {
       add("error", "网络连接失败，请稍后再试。");
     });
@@ -62,4 +255,6 @@
   });
 
   add("bot", "您好！我是导办智能客服。请告诉我您要办什么事，例如“办理居住证需要什么材料？”");
+  // A reload while a person holds the conversation: show the banner and what staff wrote so far.
+  fetchUpdates(false).then(function (body) { showHandover(body.handover, true); }, function () { /* not there: stay quiet */ });
 })();

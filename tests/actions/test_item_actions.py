@@ -40,10 +40,11 @@ def test_button_payload_picks_the_item_exactly(engine_source):
     assert slots_of(events)["item_code"] == "T-JZ-001"
 
 
-def test_out_of_scope_is_declined_with_the_hotline(engine_source):
-    messages, events = _run(engine_source, make_tracker("明天股市会涨吗", "nlu_fallback"))
+def test_out_of_scope_is_declined_with_the_hotline(engine_source, hall_services):
+    messages, events = _run(engine_source, make_tracker("明天股市会涨吗", "nlu_fallback"), hall_services)
     assert messages[0]["text"] == REJECT_TEXT + RETRY_HINT and "12345" in REJECT_TEXT
     assert events == [SlotSet("failures", 1.0)]
+    assert [(g.kind, g.examples) for g in hall_services.journal.todo()] == [("unanswered", ("明天股市会涨吗",))]
 
 
 def test_unknown_item_code_is_not_trusted(engine_source):

@@ -6,6 +6,7 @@ from sqlalchemy import inspect, text
 
 from accounts.tables import Base as AccountsBase
 from hall.tables import Base as HallBase
+from journal.tables import Base as JournalBase
 from knowledge.database import alembic_config, make_engine, migrate
 from knowledge.errors import RecordNotFound
 from knowledge.schema import Material
@@ -22,7 +23,7 @@ def test_migrations_create_the_tables_and_are_idempotent(store):
 def test_migrations_match_the_table_models(store):
     """A table changed in tables.py without a migration (or the reverse) shows up here."""
     with store.engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), [Base.metadata, HallBase.metadata, AccountsBase.metadata]) == []
+        assert compare_metadata(MigrationContext.configure(connection), [Base.metadata, HallBase.metadata, AccountsBase.metadata, JournalBase.metadata]) == []
 
 
 def test_store_runs_on_the_backend_asked_for(store, database_url):

@@ -1,4 +1,5 @@
 import json
+import re
 
 import httpx
 import pytest
@@ -13,10 +14,19 @@ from tests.service.editor_fixtures import alice, app_store, bob, editor_client  
 
 
 class FakeRasa:
-    """Plays the Rasa REST channel; ``down`` makes it refuse connections."""
+    """Plays the Rasa REST channel and the tracker-events API; ``down`` makes it refuse connections.
+
+    ``scripted`` maps a citizen's text to the bot's reply (else it echoes "收到：…"); a
+    conversation paused through the events API gets no reply, as with Rasa.
+    """
+
+    EVENTS_PATH = re.compile(r"^/conversations/(?P<sender>.+)/tracker/events$")
 
     def __init__(self) -> None:
         self.received: list[dict] = []
+        self.events: list[tuple[str, str]] = []
+        self.paused: set[str] = set()
+        self.scripted: dict[str, str] = {}
         self.down = False
 
     def handler(self, request: httpx.Request) -> httpx.Response:
@@ -24,10 +34,23 @@ class FakeRasa:
             raise httpx.ConnectError("connection refused", request=request)
         if request.url.path == "/status":
             return httpx.Response(200, json={"model_file": "m.tar.gz", "model_id": "abc", "num_active_training_jobs": 0})
+        events = self.EVENTS_PATH.match(request.url.raw_path.decode("ascii").split("?", 1)[0])
+        if events is not None:
+            # as Rasa's server reads it: the path is not percent-decoded ("wechat%3Ao…" is another conversation)
+            sender, event = events["sender"], json.loads(request.read())["event"]
+            self.events.append((sender, event))
+            if event == "pause":
+                self.paused.add(sender)
+            elif event == "resume":
+                self.paused.discard(sender)
+            return httpx.Response(200, json={"sender_id": sender, "paused": sender in self.paused})
         message = json.loads(request.read())
         self.received.append(message)
+        if message["sender"] in self.paused:
+            return httpx.Response(200, json=[])
+        text = self.scripted.get(message["message"], f"收到：{message['message']}")
         return httpx.Response(200, json=[
-            {"recipient_id": message["sender"], "text": f"收到：{message['message']}",
+            {"recipient_id": message["sender"], "text": text,
              "buttons": [{"title": "收费标准", "payload": "/ask_fee"}]},
             {"recipient_id": message["sender"], "image": "ignored.png"},
         ])

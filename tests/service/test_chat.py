@@ -1,12 +1,17 @@
+import re
 from datetime import datetime, timedelta, timezone
 
+from actions.answers import answer_record
 from hall.tickets import TicketDesk
+from journal.log import ChatJournal
 
 
 def test_chat_relays_text_and_buttons(client, fake_rasa):
     response = client.post("/api/chat", json={"sender_id": "web-abc", "text": "办理居住证需要什么材料？"})
     assert response.status_code == 200
-    assert response.json() == {
+    body = response.json()
+    assert re.fullmatch(r"[0-9a-f]{32}", body["messages"][0].pop("id"))  # the bot message's journal id, for ratings
+    assert body == {
         "messages": [{"text": "收到：办理居住证需要什么材料？", "buttons": [{"title": "收费标准", "payload": "/ask_fee"}]}],
         "handover": None,
     }
@@ -61,3 +66,57 @@ def test_a_closed_ticket_gives_the_conversation_back_to_the_bot(client, fake_ras
     TicketDesk(client.app.state.store.engine).close(number, datetime.now(timezone.utc))
     body = client.post("/api/chat", json={"sender_id": "web-back", "text": "你好"}).json()
     assert body["messages"][0]["text"] == "收到：你好" and body["handover"] is None
+
+
+# ---- the journal ---------------------------------------------------------------------------------------------------
+
+def _journal(client) -> ChatJournal:
+    return ChatJournal(client.app.state.store.engine)
+
+
+def test_both_sides_are_kept_in_the_journal_masked_with_the_bot_messages_ids(client):
+    body = client.post("/api/chat", json={"sender_id": "web-j", "text": "我电话13812345678，居住证怎么办"}).json()
+    kept = _journal(client).messages("web-j")
+    assert [(m.role, m.text) for m in kept] == [
+        ("citizen", "我电话138****5678，居住证怎么办"), ("bot", "收到：我电话138****5678，居住证怎么办"),
+    ]
+    assert kept[1].id == body["messages"][0]["id"] and kept[1].channel == "web"
+    assert body["messages"][0]["text"] == "收到：我电话13812345678，居住证怎么办"  # the citizen's own screen is theirs
+
+
+def test_a_bot_message_citing_a_guide_is_kept_with_its_code_and_version(client, fake_rasa, records):
+    client.app.state.store.import_records(records, actor="seed")
+    answer = answer_record(records[0], "materials", {r.code: r for r in records}.get).text
+    fake_rasa.scripted["居住证要带什么"] = answer
+    client.post("/api/chat", json={"sender_id": "web-src", "text": "居住证要带什么"})
+    bot = _journal(client).messages("web-src")[-1]
+    assert (bot.role, bot.item_code, bot.item_version) == ("bot", "T-JZ-001", 1)
+    assert _journal(client).messages("web-src")[0].item_code is None
+
+
+def test_messages_kept_for_a_ticket_are_in_the_journal_too(client, fake_rasa):
+    _open_ticket(client, "web-held-j")
+    client.post("/api/chat", json={"sender_id": "web-held-j", "text": "还在吗"})
+    assert [(m.role, m.text) for m in _journal(client).messages("web-held-j")] == [("citizen", "还在吗")]
+
+
+def test_updates_give_what_a_person_said_after_a_message(client):
+    number = _open_ticket(client, "web-u")
+    first = client.get("/api/chat/updates", params={"sender_id": "web-u"})
+    assert first.status_code == 200
+    assert first.json() == {"messages": [], "handover": {"ticket": number, "status": "waiting",
+                                                         "reply_due_at": first.json()["handover"]["reply_due_at"]}}
+    journal = _journal(client)
+    said = journal.record("web-u", "web", "citizen", "有人吗", now=datetime.now(timezone.utc))
+    agent = journal.record("web-u", "web", "agent", "您好，我是工作人员", now=datetime.now(timezone.utc))
+    body = client.get("/api/chat/updates", params={"sender_id": "web-u", "after": said}).json()
+    assert body["messages"] == [{"id": agent, "role": "agent", "text": "您好，我是工作人员", "buttons": []}]
+    assert client.get("/api/chat/updates", params={"sender_id": "web-u", "after": agent}).json()["messages"] == []
+
+
+def test_updates_refuse_a_message_of_another_conversation_and_bad_senders(client):
+    other = _journal(client).record("web-other", "web", "bot", "您好", now=datetime.now(timezone.utc))
+    response = client.get("/api/chat/updates", params={"sender_id": "web-u", "after": other})
+    assert response.status_code == 404 and response.json()["detail"]
+    assert client.get("/api/chat/updates", params={"sender_id": "a b"}).status_code == 422
+    assert client.get("/api/chat/updates").status_code == 422

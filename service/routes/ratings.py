@@ -1,0 +1,29 @@
+"""``POST /api/ratings``: a citizen says whether a message was useful (有用 / 没用).
+
+Anonymous, like the chat: the sender id and the message id together are the
+proof of having received the message; any other pair is 404, the same answer
+whether the message exists for someone else or not at all. Rating again
+replaces the rating. Answers rated 没用 reach the editors' to-do list.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from fastapi import APIRouter, HTTPException, status
+
+from journal.errors import MessageNotFound
+from service.console_schemas import RatingRequest, RatingResponse
+from service.deps import JournalDep
+
+router = APIRouter(tags=["chat"])
+
+
+@router.post("/api/ratings", response_model=RatingResponse, status_code=status.HTTP_201_CREATED)
+def rate(request: RatingRequest, journal: JournalDep) -> RatingResponse:
+    try:
+        rating = journal.rate(request.sender_id, request.message_id, request.useful, request.reason,
+                              now=datetime.now(timezone.utc))
+    except MessageNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this conversation has no such message to rate") from exc
+    return RatingResponse(message_id=rating.message_id, useful=rating.useful)
