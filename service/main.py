@@ -44,7 +44,7 @@ def create_app(
     app = FastAPI(title="Daoban 导办", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.store = open_store(settings)
-    app.state.rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_timeout_s)
+    app.state.rasa = rasa or RasaClient(settings.rasa_urls, settings.rasa_timeout_s)
     app.state.engine_source = engine_source or LiveEngine(settings)
     app.state.wechat = build_channel(settings, transport=wechat_transport)  # None: /wechat answers 404
 

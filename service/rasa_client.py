@@ -10,6 +10,8 @@ closing or handing back the ticket resumes it.
 from __future__ import annotations
 
 import logging
+import zlib
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -23,13 +25,43 @@ _PATH_SAFE = ":@!$&'()*+,;="  # with letters, digits and "-._~": RFC 3986's pcha
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout_s: float, transport: httpx.AsyncBaseTransport | None = None):
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
+    """One Rasa server, or several (production mode) sharing one tracker store and Redis lock store.
+
+    A conversation goes to the server its sender id hashes to, so its messages
+    normally meet one server; when that server refuses the connection the next
+    one takes the message (nothing was delivered, so nothing is duplicated). A
+    server that took the message but failed or timed out is not retried: the
+    citizen is asked to try again, as the message may have been handled.
+    """
+
+    def __init__(self, base_url: str | Sequence[str], timeout_s: float,
+                 transport: httpx.AsyncBaseTransport | None = None):
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise ValueError("RasaClient needs at least one Rasa server URL")
+        self._clients = [httpx.AsyncClient(base_url=url, timeout=timeout_s, transport=transport) for url in urls]
+
+    def _order(self, sender_id: str) -> list[httpx.AsyncClient]:
+        start = zlib.crc32(sender_id.encode()) % len(self._clients)
+        return self._clients[start:] + self._clients[:start]
+
+    async def _post(self, sender_id: str, path: str, **kwargs: Any) -> httpx.Response:
+        refused: httpx.HTTPError | None = None
+        for client in self._order(sender_id):
+            try:
+                response = await client.post(path, **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                logger.warning("Rasa server %s refused the connection; trying the next", client.base_url)
+                refused = exc
+                continue
+            response.raise_for_status()
+            return response
+        assert refused is not None
+        raise refused
 
     async def send(self, sender_id: str, text: str) -> list[dict[str, Any]]:
         try:
-            response = await self._client.post("/webhooks/rest/webhook", json={"sender": sender_id, "message": text})
-            response.raise_for_status()
+            response = await self._post(sender_id, "/webhooks/rest/webhook", json={"sender": sender_id, "message": text})
         except httpx.HTTPError as exc:
             logger.warning("Rasa did not answer for sender %s: %s", sender_id, exc.__class__.__name__)
             raise AssistantUnavailable("助手暂时无法回复，请稍后再试。") from exc
@@ -49,15 +81,25 @@ class RasaClient:
         # conversation. Every character a path segment may hold goes as it is.
         path = f"/conversations/{quote(sender_id, safe=_PATH_SAFE)}/tracker/events"
         try:
-            response = await self._client.post(path, params={"include_events": "NONE"}, json={"event": event})
-            response.raise_for_status()
+            await self._post(sender_id, path, params={"include_events": "NONE"}, json={"event": event})
         except httpx.HTTPError as exc:
             logger.warning("Rasa did not take the %s event for sender %s: %s", event, sender_id, exc.__class__.__name__)
             raise AssistantUnavailable(f"助手暂时无法{'暂停' if event == 'pause' else '恢复'}会话，请稍后再试。") from exc
 
     async def ready(self) -> tuple[bool, str]:
+        """Up only when every server is up (each holds its share of conversations)."""
+        details = []
+        for client in self._clients:
+            up, detail = await self._ready(client)
+            if not up:
+                return False, f"{client.base_url}: {detail}"
+            details.append(detail)
+        return True, "; ".join(details) if len(details) > 1 else details[0]
+
+    @staticmethod
+    async def _ready(client: httpx.AsyncClient) -> tuple[bool, str]:
         try:
-            response = await self._client.get("/status", timeout=3.0)
+            response = await client.get("/status", timeout=3.0)
         except httpx.HTTPError as exc:
             return False, f"unreachable ({exc.__class__.__name__})"
         if response.status_code != 200:
@@ -66,4 +108,5 @@ class RasaClient:
         return (True, f"model {model_file}") if model_file else (False, "no model loaded")
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()

@@ -37,12 +37,16 @@ async def healthz(settings: SettingsDep, rasa: RasaDep, store: StoreDep) -> JSON
 
 
 async def _actions(settings: Settings) -> ComponentHealth:
-    try:
-        async with httpx.AsyncClient(timeout=3.0) as client:
-            response = await client.get(f"{settings.actions_url}/health")
-    except httpx.HTTPError as exc:
-        return ComponentHealth(up=False, detail=f"unreachable ({exc.__class__.__name__})")
-    return ComponentHealth(up=response.status_code == 200, detail=f"status {response.status_code}")
+    """Every action server must answer (production mode runs several)."""
+    async with httpx.AsyncClient(timeout=3.0) as client:
+        for url in settings.actions_urls:
+            try:
+                response = await client.get(f"{url}/health")
+            except httpx.HTTPError as exc:
+                return ComponentHealth(up=False, detail=f"{url} unreachable ({exc.__class__.__name__})")
+            if response.status_code != 200:
+                return ComponentHealth(up=False, detail=f"{url} status {response.status_code}")
+    return ComponentHealth(up=True, detail=f"{len(settings.actions_urls)} action server(s) up")
 
 
 def _database(store: KnowledgeStore) -> ComponentHealth:

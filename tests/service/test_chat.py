@@ -120,3 +120,31 @@ def test_updates_refuse_a_message_of_another_conversation_and_bad_senders(client
     assert response.status_code == 404 and response.json()["detail"]
     assert client.get("/api/chat/updates", params={"sender_id": "a b"}).status_code == 422
     assert client.get("/api/chat/updates").status_code == 422
+
+
+def test_several_rasa_servers_share_conversations_and_a_refused_one_is_skipped():
+    import asyncio
+
+    import httpx
+
+    from service.rasa_client import RasaClient
+
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "rasa-down":
+            raise httpx.ConnectError("refused", request=request)
+        seen.append(request.url.host)
+        return httpx.Response(200, json=[{"text": request.url.host}])
+
+    async def talk() -> list[str]:
+        client = RasaClient(["http://rasa-a", "http://rasa-down", "http://rasa-b"], 5.0,
+                            transport=httpx.MockTransport(handler))
+        replies = [(await client.send(f"citizen-{n}", "你好"))[0]["text"] for n in range(30)]
+        again = [(await client.send(f"citizen-{n}", "谢谢"))[0]["text"] for n in range(30)]
+        await client.aclose()
+        assert replies == again  # a conversation stays on its server
+        return replies
+
+    replies = asyncio.run(talk())
+    assert set(replies) == {"rasa-a", "rasa-b"}  # both live servers take a share; the refused one none
