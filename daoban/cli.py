@@ -1,4 +1,4 @@
-"""The ``daoban`` command: set-up, knowledge import/export, index build, start and stop."""
+"""The ``daoban`` command: set-up, knowledge import/export, index build, privacy, start and stop."""
 
 from __future__ import annotations
 
@@ -97,6 +97,59 @@ def _admin_list_users(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _privacy_context():
+    from daoban.privacy import RasaTrackerStore
+    from knowledge.runtime import open_store
+
+    settings = load_settings()
+    return settings, open_store(settings).engine, RasaTrackerStore.from_settings(settings)
+
+
+def _privacy_export(args: argparse.Namespace) -> int:
+    import json
+
+    from daoban.privacy import export_citizen
+
+    _settings, engine, tracker = _privacy_context()
+    data = export_citizen(engine, args.sender, tracker)
+    payload = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(payload, encoding="utf-8")
+    else:
+        sys.stdout.write(payload)
+    logger.info("exported %s: %s", args.sender, _counts({k: len(v) for k, v in data.items() if isinstance(v, list)}))
+    return 0
+
+
+def _privacy_delete(args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from daoban.privacy import delete_citizen
+
+    if not args.yes:
+        raise DaobanError(f"deleting everything kept about {args.sender} cannot be undone: add --yes to confirm")
+    settings, engine, tracker = _privacy_context()
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    logger.info("deleted %s: %s", args.sender, _counts(delete_citizen(engine, args.sender, tracker, today=today)))
+    return 0
+
+
+def _privacy_purge(_args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from daoban.privacy import purge_old_transcripts
+
+    settings, engine, tracker = _privacy_context()
+    counts = purge_old_transcripts(engine, datetime.now(timezone.utc), settings.transcript_retention_days, tracker)
+    logger.info("purged transcripts older than %d days: %s", settings.transcript_retention_days, _counts(counts))
+    return 0
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count} {kind}" for kind, count in counts.items())
+
+
 def _start(args: argparse.Namespace) -> int:
     from daoban import processes
     from daoban.rasa_model import ensure_trained
@@ -153,6 +206,20 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--display-name")
     create_user.set_defaults(handler=_admin_create_user)
     admin.add_parser("list-users", help="list staff accounts and their roles").set_defaults(handler=_admin_list_users)
+
+    privacy = commands.add_parser("privacy", help="one citizen's data; transcript retention").add_subparsers(
+        dest="privacy_command", required=True)
+    export = privacy.add_parser("export", help="everything kept about one sender id, as JSON (phone numbers whole)")
+    export.add_argument("sender")
+    export.add_argument("--out", help="file to write; standard output when not given")
+    export.set_defaults(handler=_privacy_export)
+    delete = privacy.add_parser("delete", help="delete everything kept about one sender id (frees booked places)")
+    delete.add_argument("sender")
+    delete.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
+    delete.set_defaults(handler=_privacy_delete)
+    privacy.add_parser(
+        "purge", help="delete transcripts older than DAOBAN_TRANSCRIPT_RETENTION_DAYS (default 180)"
+    ).set_defaults(handler=_privacy_purge)
 
     start = commands.add_parser("start", help="start Rasa, the action server and the API in the background")
     start.add_argument("--no-wait", action="store_true")

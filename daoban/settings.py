@@ -45,7 +45,14 @@ class Settings(BaseSettings):
     rasa_timeout_s: float = Field(default=30.0, gt=0)
     timezone: str = Field(default="Asia/Shanghai", description="the hall's clock: dates, slots, reply times")
     handover_reply_minutes: int = Field(default=30, ge=1, description="how soon a person answers a handover")
+    max_request_bytes: int = Field(default=64 * 1024, ge=1024, description="larger request bodies get 413")
+    chat_messages_per_minute: int = Field(default=30, ge=1, description="per sender, on /api/chat; more get 429")
     session_ttl_minutes: int = Field(default=480, ge=5, description="how long a staff login lasts")
+    transcript_retention_days: int = Field(
+        default=180, ge=1,
+        description="how long conversation transcripts (journal, ticket messages, Rasa events) are kept; "
+        "`daoban privacy purge` deletes older ones",
+    )
     log_level: str = "INFO"
 
     # WeChat official account (/wechat, see docs/wechat.md); the channel is off while the token is unset

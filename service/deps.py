@@ -17,6 +17,7 @@ from journal.log import ChatJournal
 from journal.sources import GuideNames
 from knowledge.editing import Editing
 from knowledge.store import KnowledgeStore
+from service.limits import SenderRateLimit
 from service.rasa_client import RasaClient
 
 SESSION_COOKIE = "daoban_session"
@@ -39,6 +40,10 @@ def get_store(request: Request) -> KnowledgeStore:
 
 def get_engine_source(request: Request) -> EngineSource:
     return request.app.state.engine_source
+
+
+def get_rate_limit(request: Request) -> SenderRateLimit:
+    return request.app.state.rate_limit
 
 
 def get_tickets(request: Request) -> TicketDesk:
@@ -116,5 +121,6 @@ CurrentAdmin = Annotated[Account, Depends(require_role("admin"))]
 CurrentEditor = Annotated[str, Depends(current_editor)]
 EngineDep = Annotated[EngineSource, Depends(get_engine_source)]
 TicketsDep = Annotated[TicketDesk, Depends(get_tickets)]
+RateLimitDep = Annotated[SenderRateLimit, Depends(get_rate_limit)]
 JournalDep = Annotated[ChatJournal, Depends(get_journal)]
 GuideNamesDep = Annotated[GuideNames, Depends(get_guide_names)]

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -18,6 +19,7 @@ from index.live import EngineSource, LiveEngine
 from knowledge.errors import KnowledgeError
 from knowledge.runtime import open_store
 from service.errors import ServiceError, knowledge_error
+from service.limits import BodySizeLimit, MemoryRateLimit, RedisRateLimit
 from service.rasa_client import RasaClient
 from service.routes import agent, assist, auth, chat, editor, editor_tools, health, pages, ratings, wechat
 from service.routes.pages import STATIC_DIR
@@ -47,10 +49,22 @@ def create_app(
     app.state.rasa = rasa or RasaClient(settings.rasa_urls, settings.rasa_timeout_s)
     app.state.engine_source = engine_source or LiveEngine(settings)
     app.state.wechat = build_channel(settings, transport=wechat_transport)  # None: /wechat answers 404
+    app.state.rate_limit = (
+        RedisRateLimit(settings.redis_url, settings.chat_messages_per_minute) if settings.mode == "production"
+        else MemoryRateLimit(settings.chat_messages_per_minute)
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # the reason and the field, never the input: it may hold an ID number, or bytes that can't be encoded
+        detail = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type", "")}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(BadQuery)
     async def bad_query(_request: Request, exc: BadQuery) -> JSONResponse:

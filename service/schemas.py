@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# C0 controls but tab and newline, DEL and C1 controls: nothing a citizen means, and NUL breaks PostgreSQL text
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class ChatRequest(BaseModel):
@@ -10,6 +15,18 @@ class ChatRequest(BaseModel):
 
     sender_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
     text: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("text")
+    @classmethod
+    def _clean_text(cls, text: str) -> str:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError("text is not valid Unicode (a lone surrogate)") from exc
+        cleaned = _CONTROL.sub(" ", text).strip()
+        if not cleaned:
+            raise ValueError("text has nothing but control characters")
+        return cleaned
 
 
 class Button(BaseModel):

@@ -28,7 +28,7 @@ from journal.errors import MessageNotFound
 from journal.log import ChatJournal
 from journal.sources import GuideNames
 from service.console_schemas import ChatUpdate, SenderId, UpdatesResponse
-from service.deps import GuideNamesDep, JournalDep, RasaDep, TicketsDep
+from service.deps import GuideNamesDep, JournalDep, RasaDep, RateLimitDep, TicketsDep
 from service.schemas import Button, ChatMessage, ChatRequest, ChatResponse, HandoverState
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,10 @@ UPDATE_ROLES = ("agent", "system")  # what a person or the service said, as oppo
 
 @router.post("/api/chat", response_model=ChatResponse)
 async def chat(request: ChatRequest, rasa: RasaDep, tickets: TicketsDep, journal: JournalDep,
-               names: GuideNamesDep) -> ChatResponse:
+               names: GuideNamesDep, limit: RateLimitDep) -> ChatResponse:
+    if not limit.allow(request.sender_id):
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "发送太频繁，请稍等一分钟再试。",
+                            headers={"Retry-After": "60"})
     await run_in_threadpool(journal.record, request.sender_id, CHANNEL, "citizen", request.text,
                             now=datetime.now(timezone.utc))
     held = await run_in_threadpool(tickets.active_for, request.sender_id)

@@ -1,0 +1,121 @@
+"""Limits that keep one sender or one request from hurting everyone else.
+
+``BodySizeLimit`` refuses a request body over the limit with 413 before the
+application reads it (by its Content-Length, or by counting a chunked body as it
+arrives). ``SenderRateLimit`` caps how many chat messages one sender may send
+per minute: a fixed one-minute window counted in memory (embedded mode, one API
+process) or in Redis (production mode, where several workers must share one
+count).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Protocol
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
+
+
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(send, self.max_bytes)
+            return
+        # A body without a (truthful) length is read here first, up to the limit, then handed on:
+        # refusing half-way through the application's own reading would surface as its parse error.
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([], message, receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > self.max_bytes:
+                await _too_large(send, self.max_bytes)
+                return
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(chunks, None, receive), send)
+
+
+def _replay(chunks: list[bytes], pending: Message | None, receive: Receive) -> Receive:
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if pending is not None:
+            return pending
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _too_large(send: Send, max_bytes: int) -> None:
+    body = ('{"detail":"请求过大：最多 %d 字节。"}' % max_bytes).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class SenderRateLimit(Protocol):
+    def allow(self, sender_id: str) -> bool: ...
+
+
+class MemoryRateLimit:
+    """Fixed one-minute windows per sender, in this process; old windows are dropped as they pass."""
+
+    def __init__(self, per_minute: int, clock=time.time):  # type: ignore[no-untyped-def]
+        self._per_minute = per_minute
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._window = -1
+        self._counts: dict[str, int] = {}
+
+    def allow(self, sender_id: str) -> bool:
+        window = int(self._clock() // 60)
+        with self._lock:
+            if window != self._window:
+                self._window, self._counts = window, {}
+            self._counts[sender_id] = self._counts.get(sender_id, 0) + 1
+            return self._counts[sender_id] <= self._per_minute
+
+
+class RedisRateLimit:
+    """The same windows kept in Redis, so every API worker counts together; fails open if Redis is away."""
+
+    def __init__(self, url: str, per_minute: int, clock=time.time):  # type: ignore[no-untyped-def]
+        import redis
+
+        self._client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._per_minute = per_minute
+        self._clock = clock
+
+    def allow(self, sender_id: str) -> bool:
+        key = f"daoban:rate:{int(self._clock() // 60)}:{sender_id}"
+        try:
+            pipe = self._client.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, 120)
+            count = pipe.execute()[0]
+        except Exception as exc:  # a missing rate limit is better than a refused citizen
+            logger.warning("rate limit unavailable (%s); letting the message through", exc.__class__.__name__)
+            return True
+        return int(count) <= self._per_minute
