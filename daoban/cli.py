@@ -1,4 +1,4 @@
-"""The ``daoban`` command: set-up, knowledge import/export, index build, privacy, start and stop."""
+"""The ``daoban`` command: set-up, knowledge import/export, index build, privacy, backup, start and stop."""
 
 from __future__ import annotations
 
@@ -150,6 +150,21 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{count} {kind}" for kind, count in counts.items())
 
 
+def _backup_create(args: argparse.Namespace) -> int:
+    from daoban.backup import create_backup
+
+    settings = load_settings()
+    print(create_backup(settings, Path(args.directory) if args.directory else settings.home / "backups"))
+    return 0
+
+
+def _backup_restore(args: argparse.Namespace) -> int:
+    from daoban.backup import restore_backup
+
+    restore_backup(load_settings(), Path(args.backup_dir), force=args.force)
+    return 0
+
+
 def _start(args: argparse.Namespace) -> int:
     from daoban import processes
     from daoban.rasa_model import ensure_trained
@@ -220,6 +235,16 @@ def build_parser() -> argparse.ArgumentParser:
     privacy.add_parser(
         "purge", help="delete transcripts older than DAOBAN_TRANSCRIPT_RETENTION_DAYS (default 180)"
     ).set_defaults(handler=_privacy_purge)
+
+    backup = commands.add_parser("backup", help="back up and restore the database and knowledge base").add_subparsers(
+        dest="backup_command", required=True)
+    backup_create = backup.add_parser("create", help="write a daoban-backup-<UTC time> folder (see docs/backup.md)")
+    backup_create.add_argument("directory", nargs="?", help="where to put it; DAOBAN_HOME/backups when not given")
+    backup_create.set_defaults(handler=_backup_create)
+    backup_restore = backup.add_parser("restore", help="restore a backup folder (stop Daoban first)")
+    backup_restore.add_argument("backup_dir")
+    backup_restore.add_argument("--force", action="store_true", help="restore even while Daoban's processes run")
+    backup_restore.set_defaults(handler=_backup_restore)
 
     start = commands.add_parser("start", help="start Rasa, the action server and the API in the background")
     start.add_argument("--no-wait", action="store_true")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,13 @@ from service.wechat import build_channel
 logger = logging.getLogger(__name__)
 
 
+def _preload(source: EngineSource) -> None:
+    try:
+        source.engine()
+    except Exception as exc:  # reported again, with its reason, when a route needs the engine
+        logger.warning("retrieval engine not loaded at start: %s", exc)
+
+
 def create_app(
     settings: Settings | None = None, rasa: RasaClient | None = None, engine_source: EngineSource | None = None,
     wechat_transport: httpx.AsyncBaseTransport | None = None,
@@ -37,7 +45,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # load the retrieval engine (embedding model, index) while the worker starts, not on an agent's
+        # first question; the worker serves meanwhile, and a failure is reported by /healthz and the routes
+        loading = asyncio.create_task(asyncio.to_thread(_preload, app.state.engine_source))
         yield
+        loading.cancel()
         if app.state.wechat is not None:
             await app.state.wechat.aclose()
         await app.state.rasa.aclose()

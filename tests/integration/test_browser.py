@@ -99,7 +99,7 @@ def test_agent_takes_over_replies_and_hands_back(staff, browser):
     _login(agent, "agent-wang")
     agent.fill("#assist-question", "外地人在青山区办居住证要带什么")
     agent.click("#assist-submit")
-    expect(agent.locator(".suggestion").first).to_contain_text("居住证")
+    expect(agent.locator(".suggestion").first).to_contain_text("居住证", timeout=60_000)
 
     agent.click("#takeover-refresh")
     row = agent.locator(f'.conversation-row[data-sender="{sender}"]')
