@@ -11,6 +11,7 @@
   var SENDER_KEY = "daoban.sender";
   var ELDER_KEY = "daoban.elder";
   var POLL_MS = 3000;
+  var IDLE_POLL_MS = 10000;  // a person may also take the conversation over without being asked
 
   var sender = localStorage.getItem(SENDER_KEY);
   if (!sender) {
@@ -179,6 +180,7 @@
       banner.hidden = true;
       clearTimeout(pollTimer);
       pollTimer = null;
+      scheduleIdle();
       if (was && !fromPoll) fetchUpdates(true).catch(function () { /* shown on the next question */ });  // closing words
     }
   }
@@ -212,6 +214,20 @@
     });
   }
 
+  // While the bot talks, look now and then whether a person took the conversation over.
+  var idleTimer = null;
+  function scheduleIdle() {
+    if (idleTimer || handover || !lastSent) return;
+    idleTimer = setTimeout(function () {
+      idleTimer = null;
+      if (handover) return;
+      fetchUpdates(false).then(function (body) {
+        if (body.handover) showHandover(body.handover, true);
+        else scheduleIdle();
+      }, scheduleIdle);
+    }, IDLE_POLL_MS);
+  }
+
   function poll() {
     pollTimer = null;
     polling = true;
@@ -226,8 +242,10 @@
 
   // ---- sending ----
 
+  var lastSent = false;
   function send(text, shown) {
     add("user", shown || text);
+    lastSent = true;
     fetch("/api/chat", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
