@@ -95,6 +95,13 @@ class KnowledgeStore:
         with self._sessions() as session:
             return int(session.scalar(query) or 0)
 
+    def name_of(self, code: str | None) -> str | None:
+        """The published record's name, or None (no code, unknown, unpublished): for labels, never for answers."""
+        if code is None:
+            return None
+        with self._sessions() as session:
+            return session.scalar(select(RecordRow.name).where(RecordRow.code == code, RecordRow.status == PUBLISHED))
+
     def get(self, code: str) -> Record:
         with self._sessions() as session:
             row = session.scalar(select(RecordRow).where(RecordRow.code == code))

@@ -29,8 +29,6 @@ from hall.errors import TicketNotFound, TicketStateError
 from hall.privacy import mask_text
 from hall.tickets import Ticket
 from journal.log import ChatJournal
-from knowledge.errors import RecordNotFound
-from knowledge.store import KnowledgeStore
 from service.console_schemas import (
     ConversationListOut,
     ConversationOut,
@@ -136,7 +134,7 @@ async def takeover(body: TakeoverRequest, request: Request, tickets: TicketsDep,
     if not history and active is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no conversation with sender {sender!r}")
     item_code = next((m.item_code for m in reversed(history) if m.item_code), None)
-    item_name = await run_in_threadpool(_item_name, store, item_code)
+    item_name = await run_in_threadpool(store.name_of, item_code)
     opened = await _desk(
         tickets.open, sender_id=sender, channel=_channel(sender), reason="agent_takeover", item_code=item_code,
         item_name=item_name, district=None, missing_materials=[], transcript=[(m.role, m.text) for m in history],
@@ -178,14 +176,6 @@ async def _desk(call: Callable[..., T], *args: object, **kwargs: object) -> T:
     with _desk_errors():
         return await run_in_threadpool(call, *args, **kwargs)
 
-
-def _item_name(store: KnowledgeStore, code: str | None) -> str | None:
-    if code is None:
-        return None
-    try:
-        return store.get(code).name
-    except RecordNotFound:
-        return None
 
 
 async def _back_to_bot(request: Request, journal: ChatJournal, rasa: RasaClient, ticket: Ticket) -> None:

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Query
 from actions.answers import answer_record
 from journal.log import TodoGroup
 from knowledge.checks import schema_problems
-from knowledge.errors import DraftInvalid, RecordNotFound
+from knowledge.errors import DraftInvalid
 from knowledge.schema import Item
 from knowledge.store import KnowledgeStore
 from service.console_schemas import (
@@ -87,13 +87,5 @@ def todo(journal: JournalDep, store: StoreDep, limit: Annotated[int, Query(ge=1,
 
 def _group(group: TodoGroup, store: KnowledgeStore) -> TodoGroupOut:
     return TodoGroupOut(key=group.key, kind=group.kind, count=group.count, examples=list(group.examples),
-                        item_code=group.item_code, item_name=_name(store, group.item_code), last_at=group.last_at)
+                        item_code=group.item_code, item_name=store.name_of(group.item_code), last_at=group.last_at)
 
-
-def _name(store: KnowledgeStore, code: str | None) -> str | None:
-    if code is None:
-        return None
-    try:
-        return store.get(code).name
-    except RecordNotFound:
-        return None
