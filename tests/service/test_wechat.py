@@ -135,14 +135,12 @@ def test_safe_mode_undecryptable_body_is_400(wechat_safe):
 
 def test_a_slow_bot_gets_success_now_and_the_answer_by_customer_service(start_wechat, scripted_rasa, wechat_api):
     server = start_wechat(wechat_reply_budget_s=0.2)
-    scripted_rasa.delay_s = 1.0
-    started = time.monotonic()
+    scripted_rasa.delay_s = 3.0
     assert server.ask(OPENID, "居住证怎么办", msg_id=5001) is None  # "success"
-    assert time.monotonic() - started < 0.9
-    assert wechat_api.sent == []
+    assert wechat_api.sent == []  # answered before the bot had its answer: nothing was sent yet
     # WeChat retries after 5 s: the retry joins the answer under way instead of asking the bot again
     assert server.ask(OPENID, "居住证怎么办", msg_id=5001) is None
-    assert wechat_api.wait_for(1) == ["收到：居住证怎么办"]
+    assert wechat_api.wait_for(1, timeout_s=15) == ["收到：居住证怎么办"]
     assert wechat_api.sent[0]["touser"] == OPENID and wechat_api.sent[0]["msgtype"] == "text"
     assert wechat_api.token_requests[0]["appid"] and wechat_api.token_requests[0]["grant_type"] == "client_credential"
     time.sleep(0.3)
