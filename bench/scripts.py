@@ -24,6 +24,6 @@ SCRIPTS: dict[str, list[Turn]] = {
     "id-card-lost": ["身份证丢了怎么补办", "能在网上办吗", "谢谢"],
     "bundle": ["孩子刚出生要办哪些手续", "好的谢谢"],
     "cross-province": ["我在广东上班，老家湖南，社保能转吗"],
-    "booking": ["我想预约办居住证", Click("青山区"), Click(), Click(), "我叫王秀英", "13812345678", "确认"],
+    "booking": ["我想预约办居住证", Click("居住证申领"), Click("青山区"), Click(), Click(), "我叫王秀英", "13812345678", "确认"],
     "out-of-scope": ["明天会下雨吗", "你好"],
 }
