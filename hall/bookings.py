@@ -7,6 +7,10 @@ lock makes concurrent bookers queue and re-check ``booked < capacity``; on
 SQLite ``BEGIN IMMEDIATE`` (``write_transaction``) queues whole transactions.
 Either way a slot is never overbooked and a refused booker learns ``slot_full``.
 
+Confirming the same booking again (same citizen, item, hall, slot, name and
+phone; a retry after a lost reply) returns the booking already made rather than
+taking a second place.
+
 Every rule is checked before anything is written, and a broken rule raises
 ``BookingRefused`` with a stable ``reason`` and a sentence for the citizen.
 A booking is found again only with its reference *and* the phone number it was
@@ -205,11 +209,17 @@ class BookingBook:
             reference = self._references()
             try:
                 with write_transaction(self._engine) as connection:
+                    repeated = _same_booking(connection, values)
+                    if repeated is not None:
+                        # the citizen confirmed again after a reply that never reached them: same booking
+                        logger.info("repeated confirmation: returning booking %s", repeated.reference)
+                        return _to_booking(connection, repeated)
                     self._take_place(connection, hall, day, slot)
                     connection.execute(insert(BookingRow).values(reference=reference, **values))
             except IntegrityError:
-                # the only unique column left to collide on is the reference: draw another
-                logger.warning("booking reference collision (attempt %d of %d)", attempt, self._attempts)
+                # a reference collision (draw another), or the same confirmation committed by a concurrent
+                # request (the next attempt finds and returns it)
+                logger.warning("booking insert collided (attempt %d of %d)", attempt, self._attempts)
                 if attempt == self._attempts:
                     raise
                 continue
@@ -274,6 +284,14 @@ def _hall(connection: Connection, code: str) -> Hall:
     if row is None:
         raise HallNotFound(code)
     return _hall_from_row(row)
+
+
+def _same_booking(connection: Connection, values: dict) -> Row | None:
+    """The booked appointment these exact booking values already made, if any."""
+    keys = ("sender_id", "item_code", "hall_code", "day", "slot_label", "name", "phone")
+    return connection.execute(
+        select(BookingRow).where(BookingRow.status == BOOKED, *(getattr(BookingRow, k) == values[k] for k in keys))
+    ).first()
 
 
 def _matching_row(connection: Connection, reference: str, phone: str) -> Row:

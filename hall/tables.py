@@ -9,6 +9,9 @@ guarded ``UPDATE … SET booked = booked + 1 WHERE booked < capacity`` in the sa
 transaction as the booking row, which is what keeps a slot from being
 overbooked when many citizens book its last place at once (see bookings.py).
 
+A booking confirmed twice by the same citizen (same item, hall, slot, name and
+phone) is one booking: a partial unique index over the booked ones says so.
+
 At most one ticket per citizen is active (waiting or taken): a partial unique
 index says so, so a handover retried at the same moment can never open two.
 
@@ -45,6 +48,7 @@ ACTIVE_TICKET_STATES = ("waiting", "taken")
 # read aloud and typed back by citizens: no 0/O, 1/I to confuse
 READABLE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 _ACTIVE_WHERE = text("status IN ('waiting', 'taken')")
+_BOOKED_WHERE = text("status = 'booked'")
 
 
 class Base(DeclarativeBase):
@@ -100,6 +104,13 @@ class BookingRow(Base):
 
 
 Index("ix_hall_bookings_hall_day", BookingRow.hall_code, BookingRow.day)
+# The same citizen confirming the same booking twice (a retry after a lost reply, a worker killed after the
+# commit) gets one booking: BookingBook.book returns the existing one, and this index holds under a race.
+Index(
+    "uq_hall_bookings_repeat", BookingRow.sender_id, BookingRow.item_code, BookingRow.hall_code, BookingRow.day,
+    BookingRow.slot_label, BookingRow.name, BookingRow.phone, unique=True,
+    sqlite_where=_BOOKED_WHERE, postgresql_where=_BOOKED_WHERE,
+)
 
 
 class TicketRow(Base):

@@ -146,3 +146,21 @@ def test_naive_times_are_refused(bookings):
     booking = bookings.book(**booking_request())
     with pytest.raises(ValueError, match="timezone-aware"):
         bookings.cancel(booking.reference, booking.phone, NOW.replace(tzinfo=None))
+
+
+def test_confirming_the_same_booking_again_returns_it_and_takes_no_second_place(bookings, engine):
+    first = bookings.book(**booking_request())
+    again = bookings.book(**booking_request(phone="13812345678", now=NOW + timedelta(minutes=1)))
+    assert again.reference == first.reference and again.created_at == first.created_at
+    assert left(bookings) == 1
+    other_person = bookings.book(**booking_request(name="张三妈妈"))  # same sender and phone, another person
+    assert other_person.reference != first.reference and left(bookings) == 0
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(BookingRow)) == 2
+
+
+def test_booking_again_after_cancelling_makes_a_new_booking(bookings):
+    first = bookings.book(**booking_request())
+    bookings.cancel(first.reference, first.phone, NOW)
+    second = bookings.book(**booking_request())
+    assert second.reference != first.reference and second.status == "booked" and left(bookings) == 1

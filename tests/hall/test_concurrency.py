@@ -81,3 +81,13 @@ def test_concurrent_cancels_free_one_place(bookings, engine):
     assert sum(not isinstance(r, Exception) for r in results) == 1
     slots = bookings.open_slots("T-HALL-A", THURSDAY, TODAY)
     assert slots[0].left == 2
+
+
+def test_twenty_identical_confirmations_at_once_make_one_booking(bookings, engine):
+    """A citizen's retries racing each other (a reply lost, "确认" sent again and again) take one place."""
+    results = _together([lambda: bookings.book(**booking_request())] * WORKERS, WORKERS)
+    assert not [r for r in results if isinstance(r, Exception)], results[:3]
+    assert len({booking.reference for booking in results}) == 1
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(BookingRow)) == 1
+        assert connection.scalar(select(SlotCountRow.booked).where(SlotCountRow.day == THURSDAY)) == 1
