@@ -17,6 +17,8 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+CONNECT_TIMEOUT_S = 3
+POOL_TIMEOUT_S = 5
 
 
 def make_engine(url: str) -> Engine:
@@ -27,7 +29,11 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A database that went away must fail a request in seconds (a 503 the citizen can act on), not hang it:
+    # a short connect timeout, a short wait for a pooled connection, and a ping before each checkout so a
+    # connection broken while the server restarted is replaced instead of failing the next request.
+    return create_engine(url, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT_S,
+                         connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
 
 
 def create_database_if_missing(url: str) -> bool:

@@ -3,6 +3,9 @@
 ServiceError
 └── AssistantUnavailable   Rasa or the action server did not answer in time (503)
 
+The database going away (``database_unavailable``) is a 503 with Retry-After,
+never a 500 or a hang: the engine's connect and pool timeouts are short.
+
 The knowledge package's errors are translated here too, at the boundary
 (``knowledge_error``): RecordNotFound 404, VersionConflict 409 (with the
 versions, so a client can say what moved), DraftInvalid and ImportRefused 422
@@ -15,6 +18,8 @@ import logging
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from knowledge.errors import DraftInvalid, ImportRefused, KnowledgeError, RecordNotFound, VersionConflict
 
@@ -27,6 +32,16 @@ class ServiceError(Exception):
 
 class AssistantUnavailable(ServiceError):
     status_code = 503
+
+
+DATABASE_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+RETRY_AFTER_S = 10
+
+
+async def database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    logger.error("database unavailable: %s", exc.__class__.__name__)
+    return JSONResponse({"detail": "服务暂时不可用（数据库连接中断），请稍后再试。"}, status_code=503,
+                        headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 async def knowledge_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -19,7 +19,7 @@ from index.errors import BadQuery, RetrievalError
 from index.live import EngineSource, LiveEngine
 from knowledge.errors import KnowledgeError
 from knowledge.runtime import open_store
-from service.errors import ServiceError, knowledge_error
+from service.errors import DATABASE_ERRORS, ServiceError, database_unavailable, knowledge_error
 from service.limits import BodySizeLimit, MemoryRateLimit, RedisRateLimit
 from service.rasa_client import RasaClient
 from service.routes import agent, assist, auth, chat, editor, editor_tools, health, pages, ratings, wechat
@@ -98,5 +98,7 @@ def create_app(
     app.include_router(agent.router)
     app.include_router(editor_tools.router)
     app.add_exception_handler(KnowledgeError, knowledge_error)
+    for error in DATABASE_ERRORS:
+        app.add_exception_handler(error, database_unavailable)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
