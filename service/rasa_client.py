@@ -30,8 +30,10 @@ class RasaClient:
     A conversation goes to the server its sender id hashes to, so its messages
     normally meet one server; when that server refuses the connection the next
     one takes the message (nothing was delivered, so nothing is duplicated). A
-    server that took the message but failed or timed out is not retried: the
-    citizen is asked to try again, as the message may have been handled.
+    server that took the message but failed, timed out or answered nothing is
+    not retried: the citizen is asked to try again, as the message may have been
+    handled (what it did to a booking or a ticket is idempotent, so the retry
+    is safe).
     """
 
     def __init__(self, base_url: str | Sequence[str], timeout_s: float,
@@ -66,7 +68,13 @@ class RasaClient:
             logger.warning("Rasa did not answer for sender %s: %s", sender_id, exc.__class__.__name__)
             raise AssistantUnavailable("助手暂时无法回复，请稍后再试。") from exc
         body = response.json()
-        return body if isinstance(body, list) else []
+        replies = body if isinstance(body, list) else []
+        if not replies:
+            # Every turn of our bot says something; Rasa answers nothing when an action failed (its action
+            # server down, the database gone): the action's events were dropped, the tracker is as before.
+            logger.warning("Rasa answered nothing for sender %s (an action failed?)", sender_id)
+            raise AssistantUnavailable("助手暂时无法回复，请稍后再试。")
+        return replies
 
     async def pause(self, sender_id: str) -> None:
         """The bot stops answering this sender until ``resume``; ``AssistantUnavailable`` when Rasa fails."""

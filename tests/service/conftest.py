@@ -27,6 +27,7 @@ class FakeRasa:
         self.events: list[tuple[str, str]] = []
         self.paused: set[str] = set()
         self.scripted: dict[str, str] = {}
+        self.silent: set[str] = set()  # texts Rasa answers with [] (as when a custom action failed)
         self.down = False
 
     def handler(self, request: httpx.Request) -> httpx.Response:
@@ -46,7 +47,7 @@ class FakeRasa:
             return httpx.Response(200, json={"sender_id": sender, "paused": sender in self.paused})
         message = json.loads(request.read())
         self.received.append(message)
-        if message["sender"] in self.paused:
+        if message["sender"] in self.paused or message["message"] in self.silent:
             return httpx.Response(200, json=[])
         text = self.scripted.get(message["message"], f"收到：{message['message']}")
         return httpx.Response(200, json=[

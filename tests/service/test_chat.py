@@ -148,3 +148,12 @@ def test_several_rasa_servers_share_conversations_and_a_refused_one_is_skipped()
 
     replies = asyncio.run(talk())
     assert set(replies) == {"rasa-a", "rasa-b"}  # both live servers take a share; the refused one none
+
+
+def test_rasa_answering_nothing_is_a_clear_try_again_not_an_empty_reply(client, fake_rasa):
+    """Rasa replies [] when a custom action failed (action server or database down): say so."""
+    fake_rasa.silent.add("确认")
+    response = client.post("/api/chat", json={"sender_id": "web-empty", "text": "确认"})
+    assert response.status_code == 503 and "稍后再试" in response.json()["detail"]
+    again = client.post("/api/chat", json={"sender_id": "web-empty", "text": "你好"})
+    assert again.status_code == 200 and again.json()["messages"][0]["text"] == "收到：你好"
