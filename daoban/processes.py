@@ -1,7 +1,8 @@
-"""Starting and stopping Daoban's three processes, tracked by process-id files.
+"""Starting and stopping Daoban's processes, tracked by process-id files.
 
-Each process runs in its own session (process group) so ``stop`` ends it with
-everything it spawned; logs go to ``home/logs/<name>.log``.
+``start`` hands them to a supervisor process (``daoban.supervisor``) that
+restarts any that dies. Each process runs in its own session (process group) so
+``stop`` ends it with everything it spawned; logs go to ``home/logs/<name>.log``.
 """
 
 from __future__ import annotations
@@ -134,12 +135,19 @@ def process_specs(settings: Settings, model: Path) -> dict[str, ProcessSpec]:
     return specs
 
 
-def _pid_file(settings: Settings, name: str) -> Path:
+SUPERVISOR = "supervisor"
+
+
+def start_order(specs: dict[str, ProcessSpec]) -> list[str]:
+    return sorted(specs, key=_rank)
+
+
+def pid_file(settings: Settings, name: str) -> Path:
     return settings.run_dir / f"{name}.pid"
 
 
 def running_pid(settings: Settings, name: str) -> int | None:
-    path = _pid_file(settings, name)
+    path = pid_file(settings, name)
     try:
         pid = int(path.read_text().strip())
         os.kill(pid, 0)
@@ -148,20 +156,45 @@ def running_pid(settings: Settings, name: str) -> int | None:
     return pid
 
 
-def start(settings: Settings, specs: dict[str, ProcessSpec]) -> None:
+def launch(settings: Settings, spec: ProcessSpec) -> subprocess.Popen:
+    """Start one process in a session of its own, logging to ``logs/<name>.log``, and write its pid file."""
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    for name in sorted(specs, key=_rank):
-        if running_pid(settings, name):
-            logger.info("%s is already running", name)
-            continue
-        spec = specs[name]
-        log = open(settings.logs_dir / f"{name}.log", "ab")
+    log = open(settings.logs_dir / f"{spec.name}.log", "ab")
+    try:
         process = subprocess.Popen(spec.argv, cwd=spec.cwd, env=spec.env, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
+    finally:
         log.close()
-        _pid_file(settings, name).write_text(str(process.pid))
-        logger.info("started %s (pid %d), log %s", name, process.pid, settings.logs_dir / f"{name}.log")
+    pid_file(settings, spec.name).write_text(str(process.pid))
+    logger.info("started %s (pid %d), log %s", spec.name, process.pid, settings.logs_dir / f"{spec.name}.log")
+    return process
+
+
+def start(settings: Settings, specs: dict[str, ProcessSpec], timeout_s: float = 30.0) -> None:
+    """Start ``specs`` under a supervisor (``daoban.supervisor``) that restarts any of them that dies.
+
+    Returns once every process has been started (pid files written), not once
+    they are healthy: ``wait_healthy`` is for that. Already running: nothing new.
+    """
+    if running_pid(settings, SUPERVISOR):
+        logger.info("already running (supervisor pid %d)", running_pid(settings, SUPERVISOR))
+        return
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    from daoban.supervisor import write_specs  # the supervisor imports this module
+
+    specs_path = settings.run_dir / "specs.json"
+    write_specs(specs_path, specs)
+    supervisor = ProcessSpec(SUPERVISOR, [sys.executable, "-m", "daoban.supervisor", str(specs_path)],
+                             settings_env(settings), REPO_ROOT)
+    process = launch(settings, supervisor)
+    deadline = time.monotonic() + timeout_s
+    while not all(running_pid(settings, name) for name in specs):
+        if process.poll() is not None:
+            raise ProcessFailed(f"the supervisor exited at start; see {settings.logs_dir / (SUPERVISOR + '.log')}")
+        if time.monotonic() > deadline:
+            raise ProcessFailed(f"processes not started after {timeout_s:.0f}s; see {settings.logs_dir}")
+        time.sleep(0.1)
 
 
 def wait_healthy(settings: Settings, timeout_s: float = 420.0) -> dict:
@@ -189,41 +222,52 @@ WARM_UP_QUESTION = "办理居住证需要什么材料？"
 
 
 def warm_up(settings: Settings, timeout_s: float) -> None:
-    """Ask one question straight at Rasa before citizens arrive.
+    """Ask one question straight at every Rasa server before citizens arrive.
 
     The first question loads the embedding model and the index into the action
     server and runs Rasa's first prediction: tens of seconds on a busy machine,
     longer than a citizen's request may wait. Paying that here keeps the first
-    real question as fast as the rest.
+    real question as fast as the rest. Each Rasa server calls its own action
+    server, so each is asked.
     """
     started = time.monotonic()
-    try:
-        response = httpx.post(f"{settings.rasa_url}/webhooks/rest/webhook",
-                              json={"sender": WARM_UP_SENDER, "message": WARM_UP_QUESTION}, timeout=timeout_s)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        logger.warning("warm-up question failed (%s); the first citizen may wait longer", exc.__class__.__name__)
-        return
+    for url in settings.rasa_urls:
+        try:
+            response = httpx.post(f"{url}/webhooks/rest/webhook",
+                                  json={"sender": WARM_UP_SENDER, "message": WARM_UP_QUESTION}, timeout=timeout_s)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            logger.warning("warm-up question to %s failed (%s); the first citizen may wait longer", url,
+                           exc.__class__.__name__)
+            continue
     logger.info("warmed up in %.1f s", time.monotonic() - started)
 
 
 def stop(settings: Settings, grace_s: float = 20.0) -> list[str]:
-    stopped = []
-    for name in reversed(_names_running(settings)):
+    """Stop the supervisor (which stops its children), then anything it left behind; the names that were running."""
+    names = [name for name in _names_running(settings) if name != SUPERVISOR]
+    was_running = [name for name in reversed(names) if running_pid(settings, name)]
+    supervisor = running_pid(settings, SUPERVISOR)
+    if supervisor is not None:
+        _end(supervisor, grace_s + 10.0)  # it gives its children grace_s, in parallel
+    pid_file(settings, SUPERVISOR).unlink(missing_ok=True)
+    for name in reversed(names):
         pid = running_pid(settings, name)
-        if pid is None:
-            _pid_file(settings, name).unlink(missing_ok=True)
-            continue
-        _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.2)
-        if _alive(pid):
-            _signal_group(pid, signal.SIGKILL)
-        _pid_file(settings, name).unlink(missing_ok=True)
-        stopped.append(name)
-        logger.info("stopped %s (pid %d)", name, pid)
-    return stopped
+        if pid is not None:
+            _end(pid, grace_s)
+        pid_file(settings, name).unlink(missing_ok=True)
+    for name in was_running:
+        logger.info("stopped %s", name)
+    return was_running
+
+
+def _end(pid: int, grace_s: float) -> None:
+    signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    if _alive(pid):
+        signal_group(pid, signal.SIGKILL)
 
 
 def _alive(pid: int) -> bool:
@@ -240,7 +284,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _signal_group(pid: int, sig: signal.Signals) -> None:
+def signal_group(pid: int, sig: signal.Signals) -> None:
     try:
         os.killpg(pid, sig)
     except ProcessLookupError:

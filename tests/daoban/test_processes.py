@@ -1,3 +1,6 @@
+import os
+import signal
+import stat as file_stat
 import sys
 import time
 from pathlib import Path
@@ -38,11 +41,44 @@ def test_start_writes_pids_and_logs_and_stop_ends_the_group(settings, tmp_path, 
     assert {name: processes.running_pid(settings, name) for name in ("one", "two")} == pids
 
     assert processes.stop(settings, grace_s=5) == ["two", "one"]
-    assert all(processes.running_pid(settings, name) is None for name in ("one", "two"))
+    assert all(processes.running_pid(settings, name) is None for name in ("one", "two", "supervisor"))
     time.sleep(0.5)
     for pid in pids.values():  # the grandchildren went with their group
         assert _live_members(pid) == []
     assert not any(settings.run_dir.glob("*.pid"))
+
+
+def _wait_for(condition, timeout_s=20.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_killed_child_is_started_again_and_stop_still_ends_everything(settings, tmp_path):
+    specs = {"one": _sleeper("one", tmp_path), "two": _sleeper("two", tmp_path)}
+    processes.start(settings, specs)
+    first = processes.running_pid(settings, "one")
+    untouched = processes.running_pid(settings, "two")
+    os.killpg(first, signal.SIGKILL)
+    assert _wait_for(lambda: processes.running_pid(settings, "one") not in (None, first))
+    assert processes.running_pid(settings, "two") == untouched
+    assert "one exited" in (settings.logs_dir / "supervisor.log").read_text()
+    restarted = processes.running_pid(settings, "one")
+    assert sorted(processes.stop(settings, grace_s=5)) == ["one", "two"]
+    time.sleep(0.5)
+    assert _live_members(restarted) == [] and _live_members(untouched) == []
+    assert not any(settings.run_dir.glob("*.pid"))
+
+
+def test_the_specs_file_is_private(settings, tmp_path):
+    processes.start(settings, {"one": _sleeper("one", tmp_path)})
+    try:
+        assert file_stat.S_IMODE((settings.run_dir / "specs.json").stat().st_mode) == 0o600
+    finally:
+        processes.stop(settings, grace_s=5)
 
 
 def test_stop_with_nothing_running_is_harmless(settings):
