@@ -22,16 +22,21 @@ from service.errors import AssistantUnavailable
 logger = logging.getLogger(__name__)
 
 _PATH_SAFE = ":@!$&'()*+,;="  # with letters, digits and "-._~": RFC 3986's pchar
+# The server refused the connection, or dropped it without a word (killed while we waited): the next one
+# takes the message. A slow answer (read timeout) is not among them: that server may still be handling it.
+GONE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 
 class RasaClient:
     """One Rasa server, or several (production mode) sharing one tracker store and Redis lock store.
 
     A conversation goes to the server its sender id hashes to, so its messages
-    normally meet one server; when that server refuses the connection the next
-    one takes the message (nothing was delivered, so nothing is duplicated). A
-    server that took the message but failed, timed out or answered nothing is
-    not retried: the citizen is asked to try again, as the message may have been
+    normally meet one server; when that server refuses the connection, or drops
+    it without answering (killed mid-request), the next one takes the message
+    from the tracker they share. A dropped message may have been half handled;
+    sending it on is what the citizen would do anyway, and what the actions do
+    to bookings and tickets is idempotent. A server that answered with an error,
+    timed out or answered nothing is not retried: the citizen is asked to try again, as the message may have been
     handled (what it did to a booking or a ticket is idempotent, so the retry
     is safe).
     """
@@ -52,8 +57,8 @@ class RasaClient:
         for client in self._order(sender_id):
             try:
                 response = await client.post(path, **kwargs)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                logger.warning("Rasa server %s refused the connection; trying the next", client.base_url)
+            except GONE as exc:
+                logger.warning("Rasa server %s is gone (%s); trying the next", client.base_url, exc.__class__.__name__)
                 refused = exc
                 continue
             response.raise_for_status()

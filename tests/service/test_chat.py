@@ -157,3 +157,31 @@ def test_rasa_answering_nothing_is_a_clear_try_again_not_an_empty_reply(client, 
     assert response.status_code == 503 and "稍后再试" in response.json()["detail"]
     again = client.post("/api/chat", json={"sender_id": "web-empty", "text": "你好"})
     assert again.status_code == 200 and again.json()["messages"][0]["text"] == "收到：你好"
+
+
+def test_a_server_that_drops_the_connection_is_skipped_but_a_slow_one_is_not():
+    import asyncio
+
+    import httpx
+    import pytest
+
+    from service.errors import AssistantUnavailable
+    from service.rasa_client import RasaClient
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "rasa-killed":
+            raise httpx.ReadError("connection reset by peer", request=request)
+        if request.url.host == "rasa-slow":
+            raise httpx.ReadTimeout("timed out", request=request)
+        return httpx.Response(200, json=[{"text": request.url.host}])
+
+    async def talk(urls: list[str]) -> str:
+        client = RasaClient(urls, 5.0, transport=httpx.MockTransport(handler))
+        try:
+            return (await client.send("citizen-4", "你好"))[0]["text"]  # hashes to the first URL
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(talk(["http://rasa-killed", "http://rasa-b"])) == "rasa-b"
+    with pytest.raises(AssistantUnavailable):  # it may still be handling the message: the citizen is told to retry
+        asyncio.run(talk(["http://rasa-slow", "http://rasa-b"]))
