@@ -79,7 +79,7 @@ test: setup browser validate lint conversations
 	$(APP_PY) -m pytest
 
 test-fast: venvs
-	$(APP_PY) -m pytest -m "not integration"
+	$(APP_PY) -m pytest -m "not integration and not production"
 
 bench: setup
 	$(APP_PY) -m bench.retrieval --split test
