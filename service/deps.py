@@ -17,6 +17,7 @@ from journal.log import ChatJournal
 from journal.sources import GuideNames
 from knowledge.editing import Editing
 from knowledge.store import KnowledgeStore
+from service.conversation import Conversations
 from service.limits import SenderRateLimit
 from service.rasa_client import RasaClient
 
@@ -56,6 +57,12 @@ def get_journal(request: Request) -> ChatJournal:
 
 def get_guide_names(request: Request) -> GuideNames:
     return GuideNames(request.app.state.store.engine)
+
+
+def get_conversations(request: Request) -> Conversations:
+    state = request.app.state
+    return Conversations(rasa=state.rasa, tickets=get_tickets(request), journal=get_journal(request),
+                         names=get_guide_names(request), limit=state.rate_limit)
 
 
 def get_editing(request: Request) -> Editing:
@@ -124,3 +131,4 @@ TicketsDep = Annotated[TicketDesk, Depends(get_tickets)]
 RateLimitDep = Annotated[SenderRateLimit, Depends(get_rate_limit)]
 JournalDep = Annotated[ChatJournal, Depends(get_journal)]
 GuideNamesDep = Annotated[GuideNames, Depends(get_guide_names)]
+ConversationsDep = Annotated[Conversations, Depends(get_conversations)]

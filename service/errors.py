@@ -1,7 +1,8 @@
 """Errors the service raises and how they become HTTP answers.
 
 ServiceError
-└── AssistantUnavailable   Rasa or the action server did not answer in time (503)
+├── AssistantUnavailable   Rasa or the action server did not answer in time (503)
+└── TooManyMessages        one sender over the chat rate (429)
 
 The database going away (``database_unavailable``) is a 503 with Retry-After,
 never a 500 or a hang: the engine's connect and pool timeouts are short.
@@ -28,10 +29,16 @@ logger = logging.getLogger(__name__)
 
 class ServiceError(Exception):
     status_code = 500
+    headers: dict[str, str] | None = None
 
 
 class AssistantUnavailable(ServiceError):
     status_code = 503
+
+
+class TooManyMessages(ServiceError):
+    status_code = 429
+    headers = {"Retry-After": "60"}
 
 
 DATABASE_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)

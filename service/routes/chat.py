@@ -5,6 +5,7 @@ the citizen's messages go to the ticket for that person to read, not to the
 bot; the reply then carries no bot message, only the ticket's state, and the
 page polls ``GET /api/chat/updates`` for what the person answers.
 
+The path a message takes is ``service.conversation`` (shared with WeChat).
 Every message is kept in the journal (masked): the citizen's, and each bot
 message, whose journal id the page gets as ``id`` to rate it or to poll after
 it. A bot message that cites a guide ("（来源：《…》办事指南 第N版…）") is kept
@@ -15,21 +16,15 @@ rated 没用 are grouped by guide for the editors.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
-from starlette.concurrency import run_in_threadpool
 
-from hall.privacy import mask_text
 from hall.tickets import Ticket
 from journal.errors import MessageNotFound
-from journal.log import ChatJournal
-from journal.sources import GuideNames
 from service.console_schemas import ChatUpdate, SenderId, UpdatesResponse
-from service.deps import GuideNamesDep, JournalDep, RasaDep, RateLimitDep, TicketsDep
-from service.schemas import Button, ChatMessage, ChatRequest, ChatResponse, HandoverState
+from service.deps import ConversationsDep, JournalDep, TicketsDep
+from service.schemas import ChatRequest, ChatResponse, HandoverState
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["chat"])
@@ -39,22 +34,9 @@ UPDATE_ROLES = ("agent", "system")  # what a person or the service said, as oppo
 
 
 @router.post("/api/chat", response_model=ChatResponse)
-async def chat(request: ChatRequest, rasa: RasaDep, tickets: TicketsDep, journal: JournalDep,
-               names: GuideNamesDep, limit: RateLimitDep) -> ChatResponse:
-    if not limit.allow(request.sender_id):
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "发送太频繁，请稍等一分钟再试。",
-                            headers={"Retry-After": "60"})
-    await run_in_threadpool(journal.record, request.sender_id, CHANNEL, "citizen", request.text,
-                            now=datetime.now(timezone.utc))
-    held = await run_in_threadpool(tickets.active_for, request.sender_id)
-    if held is not None:
-        await run_in_threadpool(tickets.append, held.number, "citizen", request.text, datetime.now(timezone.utc))
-        logger.info("message from %s kept for ticket %s: %s", request.sender_id, held.number, mask_text(request.text)[:80])
-        return ChatResponse(messages=[], handover=handover_state(held))
-    raw = await rasa.send(request.sender_id, request.text)
-    messages = await run_in_threadpool(_record_replies, journal, names, request.sender_id, raw)
-    opened = await run_in_threadpool(tickets.active_for, request.sender_id)
-    return ChatResponse(messages=messages, handover=handover_state(opened) if opened else None)
+async def chat(request: ChatRequest, conversations: ConversationsDep) -> ChatResponse:
+    turn = await conversations.take(request.sender_id, CHANNEL, request.text)
+    return ChatResponse(messages=turn.replies, handover=handover_state(turn.held) if turn.held else None)
 
 
 @router.get("/api/chat/updates", response_model=UpdatesResponse)
@@ -74,18 +56,3 @@ def updates(sender_id: Annotated[SenderId, Query()], journal: JournalDep, ticket
 
 def handover_state(ticket: Ticket) -> HandoverState:
     return HandoverState(ticket=ticket.number, status=ticket.status, reply_due_at=ticket.reply_due_at.isoformat())
-
-
-def _record_replies(journal: ChatJournal, names: GuideNames, sender_id: str,
-                    raw: Sequence[dict[str, Any]]) -> list[ChatMessage]:
-    messages = []
-    for m in raw:
-        if not (m.get("text") or m.get("buttons")):
-            continue
-        text = str(m.get("text") or "")
-        guide = names.resolve(text)
-        message_id = journal.record(sender_id, CHANNEL, "bot", text, guide.code if guide else None,
-                                    guide.version if guide else None, now=datetime.now(timezone.utc))
-        buttons = [Button(title=str(b.get("title", "")), payload=str(b.get("payload", ""))) for b in m.get("buttons") or []]
-        messages.append(ChatMessage(id=message_id, text=text, buttons=buttons))
-    return messages

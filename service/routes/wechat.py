@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import PlainTextResponse, Response
 from wechatpy.replies import TextReply
 
-from service.deps import RasaDep, TicketsDep
+from service.deps import ConversationsDep
 from service.wechat import BadMessage, BadSignature, WeChat
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ async def verify_server(request: Request, wechat: WeChatDep) -> PlainTextRespons
 
 
 @router.post("/wechat")
-async def receive(request: Request, wechat: WeChatDep, rasa: RasaDep, tickets: TicketsDep) -> Response:
+async def receive(request: Request, wechat: WeChatDep, conversations: ConversationsDep) -> Response:
     received = time.monotonic()
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
@@ -59,7 +59,7 @@ async def receive(request: Request, wechat: WeChatDep, rasa: RasaDep, tickets: T
     except BadMessage as exc:
         logger.warning("WeChat request from %s is not a message: %s", _caller(request), exc)
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "not a WeChat message") from exc
-    text = await wechat.channel.handle(message, rasa=rasa, tickets=tickets, received=received)
+    text = await wechat.channel.handle(message, conversations=conversations, received=received)
     if text is None:
         return PlainTextResponse("success")
     reply = TextReply(source=message.target, target=message.source, content=text).render()

@@ -1,8 +1,8 @@
 """What the official account does with each message, and how its answer reaches the citizen.
 
-A text message takes the web chat's path: while a person holds the citizen's
-handover ticket it goes to the ticket, else to the bot (a number picks from
-the last menu). The answer goes back as the passive reply when the bot is
+A text message takes the web chat's path (``service.conversation``: rate
+limit per openid, journal, the person holding the ticket or else the bot; a
+number picks from the last menu). The answer goes back as the passive reply when the bot is
 done within ``reply_budget_s`` and the answer fits one text; otherwise the
 request is answered ``success`` and the answer follows through the
 customer-service API, from a task that outlives the request. Retries of a
@@ -16,17 +16,13 @@ import logging
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from starlette.concurrency import run_in_threadpool
 from wechatpy.events import SubscribeEvent, SubscribeScanEvent, UnsubscribeEvent
 from wechatpy.messages import BaseMessage, TextMessage
 
-from hall.privacy import mask_text
-from hall.tickets import TicketDesk
-from service.errors import AssistantUnavailable
-from service.rasa_client import RasaClient
+from service.conversation import Conversations
+from service.errors import AssistantUnavailable, TooManyMessages
 from service.wechat.customer_service import CustomerService, CustomerServiceError
 from service.wechat.dedupe import Deduper, InFlight
 from service.wechat.menus import LastChoices, welcome
@@ -36,6 +32,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SENDER_PREFIX = "wechat:"
+CHANNEL = "wechat"
 ONLY_TEXT = "目前只能处理文字消息，请用文字描述您要办的事。"
 SORRY = "系统出了点问题，请稍后再试，或拨打12345政务服务便民热线。"
 
@@ -59,7 +56,7 @@ class WeChatChannel:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
 
-    async def handle(self, message: BaseMessage, *, rasa: RasaClient, tickets: TicketDesk,
+    async def handle(self, message: BaseMessage, *, conversations: Conversations,
                      received: float | None = None) -> str | None:
         """The passive reply's text, or None to answer ``success`` (nothing now, or more later)."""
         received = time.monotonic() if received is None else received
@@ -79,7 +76,7 @@ class WeChatChannel:
         if not openid or not text:
             return None
         key = str(message.id) if message.id else f"{openid}:{message.time}"
-        entry, new = self._dedupe.claim(key, lambda: self._spawn(self._answer(openid, text, rasa, tickets)))
+        entry, new = self._dedupe.claim(key, lambda: self._spawn(self._answer(openid, text, conversations)))
         if not new:
             logger.info("WeChat retried message %s (%s)", key, entry.route)
         return await self._deliver(entry, openid, received)
@@ -123,20 +120,19 @@ class WeChatChannel:
                     self._spawn(self._send(openid, answer.parts))
         return entry.passive
 
-    async def _answer(self, openid: str, text: str, rasa: RasaClient, tickets: TicketDesk) -> Answer:
+    async def _answer(self, openid: str, text: str, conversations: Conversations) -> Answer:
         sender = SENDER_PREFIX + openid
         try:
-            held = await run_in_threadpool(tickets.active_for, sender)
-            if held is not None:
-                await run_in_threadpool(tickets.append, held.number, "citizen", text, datetime.now(timezone.utc))
-                logger.info("message from %s kept for ticket %s: %s", sender, held.number, mask_text(text)[:80])
-                return Answer(parts=())
             choice = self._choices.pick(openid, text)
             try:
-                raw = await rasa.send(sender, choice.payload if choice is not None else text)
-            except AssistantUnavailable as exc:
+                turn = await conversations.take(sender, CHANNEL, text,
+                                                bot_text=choice.payload if choice is not None else None)
+            except (AssistantUnavailable, TooManyMessages) as exc:
                 return Answer(parts=render_text(str(exc)).parts)
-            rendered = render(raw)
+            if not turn.replies:  # kept for the person holding the conversation
+                return Answer(parts=())
+            rendered = render([{"text": m.text, "buttons": [b.model_dump() for b in m.buttons]}
+                               for m in turn.replies])
             self._choices.remember(openid, rendered.choices)
             return Answer(parts=rendered.parts)
         except Exception:  # the citizen gets an apology rather than silence; the cause goes to the log

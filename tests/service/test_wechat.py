@@ -217,3 +217,24 @@ def test_while_a_ticket_is_held_messages_go_to_it_masked_and_not_to_the_bot(wech
     time.sleep(0.1)
     assert wechat_api.sent == []
 
+
+
+# --- journal and rate, shared with the web chat ------------------------------------------------------------------
+
+def test_wechat_messages_are_journaled_masked_with_the_channel(wechat, scripted_rasa):
+    from journal.log import ChatJournal
+
+    wechat.send_text(OPENID, "我电话13812345678，居住证怎么办", msg_id=5001)
+    wechat.send_text(OPENID, "我电话13812345678，居住证怎么办", msg_id=5001)  # WeChat's retry: kept once
+    said = ChatJournal(wechat.client.app.state.store.engine).messages(f"wechat:{OPENID}")
+    assert [m.role for m in said] == ["citizen", "bot"]
+    assert "13812345678" not in said[0].text and "138****5678" in said[0].text
+    assert said[1].text.startswith("收到：")
+
+
+def test_one_openid_over_the_rate_is_told_to_wait_and_others_are_not(start_wechat, scripted_rasa):
+    wechat = start_wechat(chat_messages_per_minute=3)
+    replies = [wechat.ask(OPENID, f"问题{n}", msg_id=6000 + n) for n in range(4)]
+    assert replies[:3] == ["收到：问题0", "收到：问题1", "收到：问题2"]
+    assert "发送太频繁" in replies[3] and len(scripted_rasa.received) == 3
+    assert wechat.ask("oDaoban-citizen-0002", "你好", msg_id=6100) == "收到：你好"
