@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     handover_reply_minutes: int = Field(default=30, ge=1, description="how soon a person answers a handover")
     max_request_bytes: int = Field(default=64 * 1024, ge=1024, description="larger request bodies get 413")
     chat_messages_per_minute: int = Field(default=30, ge=1, description="per sender, on /api/chat; more get 429")
+    login_attempts_per_minute: int = Field(default=10, ge=1,
+                                           description="per username and per address: slows password guessing")
     session_ttl_minutes: int = Field(default=480, ge=5, description="how long a staff login lasts")
     transcript_retention_days: int = Field(
         default=180, ge=1,

@@ -3,7 +3,7 @@
 ``BodySizeLimit`` refuses a request body over the limit with 413 before the
 application reads it (by its Content-Length, or by counting a chunked body as it
 arrives). ``SenderRateLimit`` caps how many chat messages one sender may send
-per minute: a fixed one-minute window counted in memory (embedded mode, one API
+(or login attempts one username or address may make) per minute: a fixed one-minute window counted in memory (embedded mode, one API
 process) or in Redis (production mode, where several workers must share one
 count).
 """
@@ -119,3 +119,8 @@ class RedisRateLimit:
             logger.warning("rate limit unavailable (%s); letting the message through", exc.__class__.__name__)
             return True
         return int(count) <= self._per_minute
+
+
+def sender_rate_limit(mode: str, redis_url: str, per_minute: int) -> SenderRateLimit:
+    """Counted in Redis in production mode (several workers share one count), in memory otherwise."""
+    return RedisRateLimit(redis_url, per_minute) if mode == "production" else MemoryRateLimit(per_minute)

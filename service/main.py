@@ -20,13 +20,14 @@ from index.live import EngineSource, LiveEngine
 from knowledge.errors import KnowledgeError
 from knowledge.runtime import open_store
 from service.errors import DATABASE_ERRORS, ServiceError, database_unavailable, knowledge_error
-from service.limits import BodySizeLimit, MemoryRateLimit, RedisRateLimit
+from service.limits import BodySizeLimit, sender_rate_limit
 from service.rasa_client import RasaClient
 from service.routes import agent, assist, auth, chat, editor, editor_tools, health, pages, ratings, wechat
 from service.routes.pages import STATIC_DIR
 from service.wechat import build_channel
 
 logger = logging.getLogger(__name__)
+ADDRESS_LOGIN_FACTOR = 5  # staff behind one gateway share an address: it may try this many times a username's limit
 
 
 def _preload(source: EngineSource) -> None:
@@ -61,15 +62,15 @@ def create_app(
     app.state.rasa = rasa or RasaClient(settings.rasa_urls, settings.rasa_timeout_s)
     app.state.engine_source = engine_source or LiveEngine(settings)
     app.state.wechat = build_channel(settings, transport=wechat_transport)  # None: /wechat answers 404
-    app.state.rate_limit = (
-        RedisRateLimit(settings.redis_url, settings.chat_messages_per_minute) if settings.mode == "production"
-        else MemoryRateLimit(settings.chat_messages_per_minute)
-    )
+    app.state.rate_limit = sender_rate_limit(settings.mode, settings.redis_url, settings.chat_messages_per_minute)
+    app.state.login_limit = sender_rate_limit(settings.mode, settings.redis_url, settings.login_attempts_per_minute)
+    app.state.login_address_limit = sender_rate_limit(settings.mode, settings.redis_url,
+                                                      ADDRESS_LOGIN_FACTOR * settings.login_attempts_per_minute)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

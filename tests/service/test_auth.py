@@ -91,3 +91,23 @@ def test_disabled_account_is_locked_out_at_once(client, book):
 def test_citizens_stay_anonymous(client):
     assert client.post("/api/chat", json={"sender_id": "citizen-1", "text": "居住证"}).status_code == 200
     assert client.get("/").status_code == 200
+
+
+def test_password_guessing_is_slowed_per_username_then_429_even_with_the_right_password(client, book, settings):
+    book.create("alice", PASSWORD, ["editor"])
+    guesses = [client.post("/api/auth/login", json={"username": "alice", "password": f"guess-{n}"})
+               for n in range(settings.login_attempts_per_minute)]
+    assert {r.status_code for r in guesses} == {401}
+    blocked = client.post("/api/auth/login", json={"username": "Alice", "password": PASSWORD})
+    assert blocked.status_code == 429 and blocked.headers["Retry-After"] == "60"
+    assert "频繁" in blocked.json()["detail"] and "set-cookie" not in blocked.headers
+    book.create("bob", PASSWORD, ["agent"])  # another username from the same address still gets in
+    assert client.post("/api/auth/login", json={"username": "bob", "password": PASSWORD}).status_code == 200
+
+
+def test_one_address_trying_many_usernames_is_stopped_too(client, settings):
+    from service.main import ADDRESS_LOGIN_FACTOR
+
+    tries = [client.post("/api/auth/login", json={"username": f"user{n}", "password": "x"})
+             for n in range(ADDRESS_LOGIN_FACTOR * settings.login_attempts_per_minute + 1)]
+    assert [r.status_code for r in tries[:-1]] == [401] * (len(tries) - 1) and tries[-1].status_code == 429
