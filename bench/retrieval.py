@@ -125,7 +125,7 @@ def run(split: str) -> str:
     with tempfile.TemporaryDirectory(prefix="daoban-bench-") as home:
         engine, build_s = build_engine(Path(home))
         rows = []
-        for mode, label in (("sparse", "BM25 (jieba)"), ("dense", "dense (e5 + faiss)"), ("hybrid", "hybrid (RRF)")):
+        for mode, label in (("sparse", "BM25 (jieba)"), ("dense", "dense (e5 + faiss)"), ("hybrid", "hybrid (dense + BM25)")):
             m = ranking_metrics(engine, in_scope, mode)
             rows.append([label, f"{m['recall@1']:.3f}", f"{m['recall@5']:.3f}", f"{m['mrr']:.3f}"])
         decisions = decision_metrics(engine, in_scope, out_of_scope)

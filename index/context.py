@@ -5,10 +5,18 @@ can't tell them apart; the question can: "在外地社保卡丢了" means the
 cross-province entry, "社保卡丢了" the local item. Likewise "孩子刚出生要办哪些"
 asks for a whole 一件事一次办 bundle, not one of its items. Filtering happens
 before fusion so ranks and margins are computed among what remains.
+
+A cue counts only where it can tell the records apart. A place word the local
+item's own guide already uses is that item's subject, not the citizen's
+whereabouts: "户口要迁去省外" means 户口迁出（迁往省外）, "去澳门签注" means the
+港澳通行证 item, whose guide names 香港 and 澳门. And "要哪些材料" asks for one
+item's materials, not for everything a life event needs.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +25,8 @@ from index.tokens import read_word_list
 
 WORDS_DIR = Path(__file__).resolve().parent / "words"
 BUNDLE_WINDOW = 0.03  # a bundle this close to the best dense score is what a "哪些" question means
+# what a bundle cue asks about when it is one item's aspect: "要哪些材料", "带哪些证件"
+ASPECT_NOUNS = ("材料", "资料", "证件", "单据", "证明", "票据")
 
 
 @dataclass(frozen=True)
@@ -29,28 +39,40 @@ class ContextRules:
     def __init__(self) -> None:
         self._elsewhere = tuple(read_word_list(WORDS_DIR / "elsewhere.txt"))
         self._bundle_cues = tuple(read_word_list(WORDS_DIR / "bundle_cues.txt"))
+        cues = "|".join(re.escape(c) for c in sorted(self._bundle_cues, key=len, reverse=True))
+        self._aspect_cue = re.compile(f"(?:{cues})(?:{'|'.join(ASPECT_NOUNS)})") if cues else None
+
+    def elsewhere_cues(self, text: str) -> frozenset[str]:
+        """The away-from-home words in ``text``; for a guide, the ones it is about itself."""
+        return frozenset(word for word in self._elsewhere if word in text)
 
     def read(self, text: str) -> QueryContext:
+        aspectless = self._aspect_cue.sub("", text) if self._aspect_cue else text
         return QueryContext(
-            elsewhere=any(word in text for word in self._elsewhere),
-            whole_event=any(word in text for word in self._bundle_cues),
+            elsewhere=bool(self.elsewhere_cues(text)),
+            whole_event=any(word in aspectless for word in self._bundle_cues),
         )
 
     def apply(
-        self, text: str, pooled: PooledScores, names: dict[str, tuple[str, str]], twins: dict[str, str]
+        self, text: str, pooled: PooledScores, names: dict[str, tuple[str, str]], twins: dict[str, str],
+        own_cues: Mapping[str, frozenset[str]] | None = None,
     ) -> PooledScores:
         """Drop the twin the question does not mean; prefer bundles for whole-event questions.
 
         ``names`` maps a code to its record's (kind, name); ``twins`` maps a local
-        item's code to its cross-province entry's code.
+        item's code to its cross-province entry's code; ``own_cues`` maps a local
+        item's code to the away-from-home words its own guide uses, which say
+        nothing about where the citizen is.
         """
         context = self.read(text)
+        found = self.elsewhere_cues(text) if context.elsewhere else frozenset()
         present = set(pooled.dense) | set(pooled.sparse)
         dropped: set[str] = set()
         for item_code in present:  # the candidates, not every twin pair of the base: this runs per question
             cross_code = twins.get(item_code)
             if cross_code in present:
-                dropped.add(item_code if context.elsewhere else cross_code)
+                elsewhere = bool(found - (own_cues or {}).get(item_code, frozenset()))
+                dropped.add(item_code if elsewhere else cross_code)
         if context.whole_event:
             dense_bundles = [s for c, s in pooled.dense.items() if _kind(names, c) == "bundle" and c not in dropped]
             best = max((s for c, s in pooled.dense.items() if c not in dropped), default=0.0)

@@ -26,7 +26,7 @@ from index.embedder import Embedder
 from index.errors import BadQuery
 from index.sparse import SparseIndex
 from index.tokens import ChineseTokenizer
-from knowledge.schema import CrossProvinceEntry, Record
+from knowledge.schema import CrossProvinceEntry, Item, Record
 from knowledge.store import Changes, KnowledgeStore
 
 logger = logging.getLogger(__name__)
@@ -36,8 +36,8 @@ MAX_QUERY_CHARS = 2000
 BARE_TERM_MAX_CHARS = 6
 DENSE_DEPTH = 256  # documents fetched per query before pooling them per record
 # Sparse side: only the best documents are pooled, and only the best records kept. A
-# record past rank SPARSE_RECORDS adds under 1/(rrf_k + 512) to its fused score, too
-# little to move it into what is shown; pooling every document with a nonzero BM25
+# record past rank SPARSE_RECORDS trails 511 records on BM25 and needs a dense lead over
+# all of them to be shown, which the dense side finds alone; pooling every document with a nonzero BM25
 # score instead costs seconds on a base of millions. Bases smaller than these depths
 # (the demo base has ~2,300 documents) are pooled whole, exactly as before.
 SPARSE_DOCS = 4096
@@ -76,6 +76,7 @@ class RetrievalEngine:
         self._records: dict[str, Record] = {}
         self._names: dict[str, tuple[str, str]] = {}
         self._twins: dict[str, str] = {}
+        self._twin_cues: dict[str, frozenset[str]] = {}
         self._context = ContextRules()
         self._docs: list[SearchDoc] = []
         self._vectors = np.zeros((0, embedder.dim), dtype=np.float32)
@@ -180,6 +181,8 @@ class RetrievalEngine:
             r.item_code: r.code for r in self._records.values()
             if isinstance(r, CrossProvinceEntry) and r.item_code in self._records
         }
+        # away-from-home words a twin's local guide is about itself ("迁往省外", "香港、澳门")
+        self._twin_cues = {code: self._context.elsewhere_cues(_guide_text(self._records[code])) for code in self._twins}
         self._doc_codes = np.array([d.code for d in self._docs], dtype=object)
         phases.mark("records")
         assert self._tokenizer is not None
@@ -214,7 +217,8 @@ class RetrievalEngine:
         query_vector = self._embedder.encode([text], QUERY) if mode != "sparse" else None
         encode_ms = (time.perf_counter() - started) * 1000
         with self._lock:
-            pooled = self._context.apply(text, self._pooled_scores(text, query_vector, mode), self._names, self._twins)
+            pooled = self._context.apply(text, self._pooled_scores(text, query_vector, mode), self._names, self._twins,
+                                         self._twin_cues)
             names = self._names
             revision = self.revision
         return Ranking(text=text, candidates=fuse(pooled, names, self._policy), revision=revision, encode_ms=encode_ms)
@@ -281,6 +285,12 @@ class RetrievalEngine:
         # insert in document order, as pooling every document did: ``fuse`` breaks ties by it
         for at in first[np.argsort(hits[first], kind="stable")]:
             into[self._doc_codes[hits[at]]] = float(scores[hits[at]])
+
+
+def _guide_text(record: Record) -> str:
+    """What a record says it is about: name, aliases, similar questions and summary."""
+    summary = record.summary if isinstance(record, Item) else ""
+    return "\n".join([record.name, *record.aliases, *record.questions, summary])
 
 
 class _Phases:

@@ -32,3 +32,25 @@ def test_whole_life_event_question_prefers_a_close_bundle():
 def test_unrelated_records_are_untouched():
     pooled = _pooled({"item-birth": 0.9})
     assert ContextRules().apply("出生登记要带什么", pooled, KINDS, TWINS) is pooled
+
+
+PASSPORT = {"item-hk": ("item", "往来港澳通行证及签注签发"), "cross-hk": ("cross_province", "往来港澳通行证及签注异地申请")}
+
+
+def test_place_word_the_local_guide_is_about_does_not_mean_elsewhere():
+    rules = ContextRules()
+    own = {"item-hk": rules.elsewhere_cues("内地居民前往香港、澳门申请往来港澳通行证")}
+    pooled = _pooled({"item-hk": 0.93, "cross-hk": 0.92})
+    kept = rules.apply("去澳门签注", pooled, PASSPORT, {"item-hk": "cross-hk"}, own)
+    assert set(kept.dense) == {"item-hk"}
+    # another place word still says where the citizen is
+    away = rules.apply("我在广东上班，去澳门签注", pooled, PASSPORT, {"item-hk": "cross-hk"}, own)
+    assert set(away.dense) == {"cross-hk"}
+
+
+def test_asking_for_one_items_materials_is_not_a_whole_life_event():
+    rules = ContextRules()
+    pooled = _pooled({"item-birth": 0.94, "bundle-birth": 0.93})
+    assert not rules.read("出生登记要哪些材料").whole_event
+    assert set(rules.apply("出生登记要哪些材料", pooled, KINDS, TWINS).dense) == {"item-birth", "bundle-birth"}
+    assert rules.read("孩子刚出生要办哪些").whole_event

@@ -35,3 +35,30 @@ def test_nothing_indexed_is_rejected():
 def test_policy_refuses_bad_values_naming_them(field, value):
     with pytest.raises(ValueError, match=field):
         DecisionPolicy(**{field: value})
+
+
+def _order(dense, sparse, **policy):
+    return [c.code for c in fuse(PooledScores(dense=dense, sparse=sparse), NAMES, DecisionPolicy(**policy))]
+
+
+def test_fusion_keeps_a_clear_dense_lead_over_a_small_bm25_edge():
+    # rank fusion sees only "first vs second" on each side and would put b first
+    dense, sparse = {"a": 0.95, "b": 0.80, "c": 0.70}, {"b": 10.0, "c": 9.95, "a": 9.9}
+    assert _order(dense, sparse)[0] == "a"
+    assert _order(dense, sparse, fusion="rrf")[0] == "b"
+
+
+def test_fusion_lets_bm25_break_a_near_tie_of_cosines():
+    assert _order({"a": 0.900, "b": 0.899, "c": 0.80}, {"b": 10.0, "a": 2.0})[:2] == ["b", "a"]
+
+
+def test_record_found_only_by_bm25_scores_from_the_last_cosine_fetched():
+    candidates = fuse(PooledScores(dense={"a": 0.90, "b": 0.85}, sparse={"c": 8.0}), NAMES, DecisionPolicy())
+    c = next(c for c in candidates if c.code == "c")
+    assert c.score == pytest.approx(0.85 + 0.025) and c.dense == 0.0
+
+
+@pytest.mark.parametrize("field, value", [("fusion", "max"), ("sparse_weight", -0.1)])
+def test_policy_refuses_bad_fusion_settings(field, value):
+    with pytest.raises(ValueError, match=field):
+        DecisionPolicy(**{field: value})

@@ -127,3 +127,21 @@ def test_sparse_pooling_keeps_the_best_records_in_document_order(engine, monkeyp
 
 def test_load_reports_its_build_phases(engine):
     assert {"tokenizer", "bm25", "dense"} <= set(engine.build_seconds)
+
+
+def test_a_destination_the_local_guide_names_keeps_the_local_item(hashing_embedder, seeded_store, tmp_path):
+    from knowledge.schema import CrossProvinceEntry
+
+    permit = make_item("T-CRJ-002", "往来港澳通行证及签注签发", aliases=["港澳通行证", "港澳签注"],
+                       questions=["去香港旅游要办什么证"], domain="出入境", situations=[],
+                       summary="内地居民前往香港、澳门申请往来港澳通行证及签注。")
+    twin = CrossProvinceEntry(code="T-KS-049", name="往来港澳通行证及签注异地申请", item_code="T-CRJ-002",
+                              aliases=["港澳通行证异地办"], questions=["外地人在江川能办港澳通行证吗"],
+                              modes=["多地联办"], scope="全国范围", how_to_apply="外省户籍人员可在江川出入境窗口申请。")
+    seeded_store.import_records([permit, twin], actor="test")
+    engine = RetrievalEngine(hashing_embedder, HASHING_POLICY, jieba_cache=tmp_path / "jieba")
+    engine.load(seeded_store.published(), seeded_store.revision(), seeded_store.content_hash())
+    codes = [c.code for c in engine.search("去澳门签注").candidates]
+    assert "T-CRJ-002" in codes and "T-KS-049" not in codes
+    codes = [c.code for c in engine.search("人在外地，港澳签注能办吗").candidates]
+    assert "T-KS-049" in codes and "T-CRJ-002" not in codes
