@@ -6,7 +6,10 @@ with every simulated citizen replaying scripts from ``bench/scripts.py``
 (questions, follow-ups, a booking), and reports turns per second, p50/p95/p99
 latency, errors and memory per process to docs/benchmarks.md.
 
-    python -m bench.load --levels 10 50 200 --seconds 60 [--mode production]
+    python -m bench.load --levels 10 50 200 --seconds 120 [--mode production] [--typed 0 0 --click 0 0]
+
+Citizens pause before each turn as people do (reading, typing: ``Pace``);
+``--typed 0 0 --click 0 0`` removes the pauses to find the saturation point.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import asyncio
 import itertools
 import logging
+import random
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -49,24 +53,48 @@ class LevelResult:
         self.errors[kind] = self.errors.get(kind, 0) + 1
 
 
-async def citizen(client: httpx.AsyncClient, number: int, deadline: float, result: LevelResult) -> None:
+@dataclass(frozen=True)
+class Pace:
+    """How long a citizen takes before each turn: reading the answer and typing (or tapping) the next one.
+
+    A typed turn takes ``typed_s`` (a range, drawn uniformly), pressing a button
+    ``click_s``; 0-0 for both is the saturation test, every citizen sending
+    again as soon as the answer is back.
+    """
+
+    typed_s: tuple[float, float] = (8.0, 20.0)
+    click_s: tuple[float, float] = (3.0, 8.0)
+
+    @property
+    def thinking(self) -> bool:
+        return max(self.typed_s + self.click_s) > 0
+
+
+async def citizen(client: httpx.AsyncClient, number: int, deadline: float, result: LevelResult,
+                  pace: Pace, rng: random.Random) -> None:
     """One simulated citizen: scripts one after another until the deadline, each as a new conversation."""
     names = itertools.cycle(sorted(SCRIPTS))
+    if pace.thinking:  # citizens do not all arrive in the same second
+        await asyncio.sleep(rng.uniform(0, pace.typed_s[1]))
     for round_no in itertools.count():
         name = next(names)
         sender = f"load-{number}-{round_no}-{name}"
         buttons: list[dict] = []
         for turn in SCRIPTS[name]:
-            if time.monotonic() >= deadline:
-                return
             if isinstance(turn, Click):
-                button = next((b for b in buttons if turn.contains in b["title"]), None)
-                if button is None:
+                # an empty Click (a day, a slot) takes any offered one, as citizens spread over the calendar
+                offered = [b for b in buttons if turn.contains in b["title"]]
+                if not offered:
                     result.error("expected button missing")
                     break
+                button = offered[0] if turn.contains else rng.choice(offered)
                 text = button["payload"]
+                await asyncio.sleep(rng.uniform(*pace.click_s))
             else:
                 text = turn
+                await asyncio.sleep(rng.uniform(*pace.typed_s))
+            if time.monotonic() >= deadline:
+                return
             started = time.perf_counter()
             try:
                 response = await client.post("/api/chat", json={"sender_id": sender, "text": text})
@@ -80,12 +108,13 @@ async def citizen(client: httpx.AsyncClient, number: int, deadline: float, resul
             buttons = [b for m in response.json()["messages"] for b in m["buttons"]]
 
 
-async def run_level(base_url: str, concurrency: int, seconds: float) -> LevelResult:
+async def run_level(base_url: str, concurrency: int, seconds: float, pace: Pace, seed: int = 20261122) -> LevelResult:
     result = LevelResult(concurrency, seconds)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
         deadline = time.monotonic() + seconds
-        await asyncio.gather(*(citizen(client, n, deadline, result) for n in range(concurrency)))
+        await asyncio.gather(*(citizen(client, n, deadline, result, pace, random.Random(seed + n))
+                               for n in range(concurrency)))
     return result
 
 
@@ -109,7 +138,7 @@ def memory_by_process(settings: Settings) -> dict[str, float]:
     return out
 
 
-def report(mode: str, results: list[LevelResult], memory: dict[str, float]) -> str:
+def report(mode: str, results: list[LevelResult], memory: dict[str, float], pace: Pace) -> str:
     rows = []
     for r in results:
         n = len(r.latencies)
@@ -119,11 +148,19 @@ def report(mode: str, results: list[LevelResult], memory: dict[str, float]) -> s
             sum(r.errors.values()), ", ".join(f"{k}: {v}" for k, v in r.errors.items()) or "–",
         ])
     mem = ", ".join(f"{name} {mib:.0f}" for name, mib in memory.items())
+    if pace.thinking:
+        how = (f"before each turn a citizen reads and types for {pace.typed_s[0]:.0f}-{pace.typed_s[1]:.0f} s, or "
+               f"taps a button after {pace.click_s[0]:.0f}-{pace.click_s[1]:.0f} s (uniform, seeded)")
+        title, flag = "with citizens' reading and typing time", ""
+    else:
+        how = "no pause between turns: every citizen sends again as soon as its answer is back (saturation)"
+        title, flag = "saturation, no pauses", " --typed 0 0 --click 0 0"
     return (
-        f"## Load: concurrent conversations through `/api/chat` ({mode} mode)\n\n"
-        f"Machine: {machine()}. `python -m bench.load --mode {mode}`: each simulated citizen replays the "
+        f"## Load: concurrent conversations through `/api/chat` ({mode} mode, {title})\n\n"
+        f"Machine: {machine()}. `python -m bench.load --mode {mode}{flag}`: each simulated citizen replays the "
         "scripts in `bench/scripts.py` (questions, follow-ups, a booking, out of scope) as new conversations "
-        "until the level's time is up; latency per turn in ms; loopback only. Memory after the run "
+        f"until the level's time is up; {how}. A day or slot is picked at random among those offered. Latency "
+        "per turn in ms, loopback only. Memory after the run "
         f"(RSS MiB per process with its workers): {mem}.\n\n"
         + table(["concurrent", "s", "turns", "turns/s", "p50", "p95", "p99", "errors", "error kinds"], rows)
     )
@@ -132,19 +169,26 @@ def report(mode: str, results: list[LevelResult], memory: dict[str, float]) -> s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", type=int, nargs="+", default=[10, 50, 200])
-    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--mode", choices=["embedded", "production"], default="embedded")
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/daoban_load")
     parser.add_argument("--base-url", help="measure an instance that is already running (loopback only)")
+    parser.add_argument("--typed", type=float, nargs=2, default=[8.0, 20.0], metavar=("MIN", "MAX"),
+                        help="seconds a citizen takes to read and type a turn")
+    parser.add_argument("--click", type=float, nargs=2, default=[3.0, 8.0], metavar=("MIN", "MAX"),
+                        help="seconds before pressing a button")
     args = parser.parse_args(argv)
+    pace = Pace(typed_s=tuple(args.typed), click_s=tuple(args.click))
+    if any(low < 0 or high < low for low, high in (pace.typed_s, pace.click_s)):
+        parser.error("pauses must be 0 <= MIN <= MAX")
     if any(not 1 <= level <= MAX_CONVERSATIONS for level in args.levels) or not 1 <= args.seconds <= MAX_SECONDS:
         parser.error(f"levels must be 1-{MAX_CONVERSATIONS} and seconds 1-{MAX_SECONDS}")
     if args.base_url and urlparse(args.base_url).hostname not in LOOPBACK:
         parser.error("the load generator only talks to loopback addresses")
     configure_logging("INFO")
     if args.base_url:
-        results = [asyncio.run(run_level(args.base_url, level, args.seconds)) for level in args.levels]
-        body = report(args.mode, results, {})
+        results = [asyncio.run(run_level(args.base_url, level, args.seconds, pace)) for level in args.levels]
+        body = report(args.mode, results, {}, pace)
     else:
         with tempfile.TemporaryDirectory(prefix="daoban-load-") as home:
             shared = load_settings()
@@ -158,12 +202,12 @@ def main(argv: list[str] | None = None) -> int:
             processes.start(settings, processes.process_specs(settings, model_path(settings)))
             try:
                 processes.wait_healthy(settings, timeout_s=600)
-                results = [asyncio.run(run_level(settings.api_url, level, args.seconds)) for level in args.levels]
+                results = [asyncio.run(run_level(settings.api_url, level, args.seconds, pace)) for level in args.levels]
                 memory = memory_by_process(settings)
             finally:
                 processes.stop(settings)
-        body = report(args.mode, results, memory)
-    write_section(f"load-{args.mode}", body)
+        body = report(args.mode, results, memory, pace)
+    write_section(f"load-{args.mode}" + ("" if pace.thinking else "-saturation"), body)
     logger.info("\n%s", body)
     return 0
 
