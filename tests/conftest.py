@@ -8,6 +8,7 @@ Tests of the real model's behaviour use the converted e5 model instead.
 from __future__ import annotations
 
 import hashlib
+import random
 import socket
 from pathlib import Path
 
@@ -59,10 +60,32 @@ def store(tmp_path: Path) -> KnowledgeStore:
     engine.dispose()
 
 
-def free_port() -> int:
+# Listening ports for the instances tests start are drawn below the kernel's ephemeral range (32768 and up
+# here): a port the kernel hands out for outgoing connections may be taken again by the time a server binds
+# it, which once made a Rasa server fail to start.
+LISTEN_PORTS = range(20000, 32000)
+_draw = random.Random()
+_handed_out: set[int] = set()  # not bound until the instance starts: never hand one out twice
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(consecutive: int = 1) -> int:
+    """A port (the first of ``consecutive`` ones: replica i listens on base + i) that nothing listens on."""
+    for _ in range(200):
+        base = _draw.randrange(LISTEN_PORTS.start, LISTEN_PORTS.stop - consecutive)
+        ports = range(base, base + consecutive)
+        if _handed_out.isdisjoint(ports) and all(_bindable(port) for port in ports):
+            _handed_out.update(ports)
+            return base
+    raise RuntimeError(f"no {consecutive} free consecutive port(s) in {LISTEN_PORTS}")
 
 
 def isolated_settings(home: Path) -> Settings:

@@ -3,10 +3,10 @@ import signal
 import stat as file_stat
 import sys
 import time
-from pathlib import Path
 
 from daoban import processes
 from daoban.processes import ProcessSpec
+from tests.processes_util import live_processes, wait_until
 
 
 def _sleeper(name, tmp_path):
@@ -16,17 +16,7 @@ def _sleeper(name, tmp_path):
 
 
 def _live_members(group: int) -> list[int]:
-    """Processes of a group that are not zombies (a container's init may never reap them)."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        state, pgrp = fields[0], int(fields[2])
-        if pgrp == group and state != "Z":
-            members.append(int(stat.parent.name))
-    return members
+    return [p.pid for p in live_processes() if p.pgrp == group]
 
 
 def test_start_writes_pids_and_logs_and_stop_ends_the_group(settings, tmp_path, monkeypatch):
@@ -48,22 +38,13 @@ def test_start_writes_pids_and_logs_and_stop_ends_the_group(settings, tmp_path, 
     assert not any(settings.run_dir.glob("*.pid"))
 
 
-def _wait_for(condition, timeout_s=20.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_a_killed_child_is_started_again_and_stop_still_ends_everything(settings, tmp_path):
     specs = {"one": _sleeper("one", tmp_path), "two": _sleeper("two", tmp_path)}
     processes.start(settings, specs)
     first = processes.running_pid(settings, "one")
     untouched = processes.running_pid(settings, "two")
     os.killpg(first, signal.SIGKILL)
-    assert _wait_for(lambda: processes.running_pid(settings, "one") not in (None, first))
+    assert wait_until(lambda: processes.running_pid(settings, "one") not in (None, first), 20)
     assert processes.running_pid(settings, "two") == untouched
     assert "one exited" in (settings.logs_dir / "supervisor.log").read_text()
     restarted = processes.running_pid(settings, "one")

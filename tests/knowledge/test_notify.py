@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-import time
 
 from index.changes import RedisChangeListener
 from knowledge.database import make_engine, migrate
 from knowledge.notify import RedisNotifier, announce_changes
 from knowledge.store import KnowledgeStore
 from tests.conftest import make_item
+from tests.processes_util import wait_until
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -36,12 +36,7 @@ def test_each_committed_revision_is_announced_once_and_idle_imports_are_not(data
 
 
 def _wait(predicate, timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+    return bool(wait_until(predicate, timeout_s, interval_s=0.05))
 
 
 def test_a_worker_hears_an_announcement_through_redis():

@@ -8,7 +8,6 @@ own, on ports of its own.
 from __future__ import annotations
 
 import secrets
-import socket
 
 import pytest
 
@@ -22,19 +21,6 @@ from tests.conftest import free_port
 REDIS_TEST_DB = 7
 
 
-def free_port_pair() -> int:
-    """A port p with p + 1 free as well (replica i listens on base + i)."""
-    for _ in range(50):
-        base = free_port()
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", base + 1))
-            except OSError:
-                continue
-        return base
-    raise RuntimeError("no two consecutive free ports")
-
-
 @pytest.fixture(scope="module")
 def production(tmp_path_factory):
     admin = _admin_url()
@@ -43,7 +29,7 @@ def production(tmp_path_factory):
         home=tmp_path_factory.mktemp("production"), cache_dir=load_settings().cache_dir, mode="production",
         database_url=admin.set(database=database).render_as_string(hide_password=False),
         redis_url=f"redis://127.0.0.1:6379/{REDIS_TEST_DB}", replicas=2,
-        api_port=free_port(), rasa_port=free_port_pair(), actions_port=free_port_pair(),
+        api_port=free_port(), rasa_port=free_port(consecutive=2), actions_port=free_port(consecutive=2),
     )
     try:
         run_setup(settings)  # creates the database, migrates, seeds; the model and Rasa model come from the cache

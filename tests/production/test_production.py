@@ -12,9 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
-import time
 import zlib
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,6 +22,7 @@ from daoban import processes
 from hall.bookings import BookingBook
 from hall.tables import BookingRow, TicketRow
 from knowledge.database import make_engine
+from tests.processes_util import live_processes, wait_until
 
 pytestmark = pytest.mark.production
 
@@ -80,14 +79,10 @@ def kill(settings, name: str) -> int:
     return pid
 
 
-def wait_until(condition, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(1.0)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+def wait_for(condition, timeout_s: float, what: str):
+    value = wait_until(condition, timeout_s, interval_s=1.0)
+    assert value, f"timed out after {timeout_s:.0f}s waiting for {what}"
+    return value
 
 
 def restarted(settings, name: str, old_pid: int) -> bool:
@@ -105,18 +100,9 @@ def bookings_of(settings, sender: str) -> list:
 
 
 def api_workers(settings) -> list[int]:
+    """uvicorn's worker processes (not multiprocessing's resource tracker, also its child)."""
     master = processes.running_pid(settings, "api")
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master and fields[0] != "Z":
-            cmdline = (stat.parent / "cmdline").read_bytes()
-            if b"spawn_main" in cmdline:  # not multiprocessing's resource tracker, also a child
-                children.append(int(stat.parent.name))
-    return sorted(children)
+    return sorted(p.pid for p in live_processes() if p.ppid == master and b"spawn_main" in p.cmdline)
 
 
 def test_every_server_is_up_and_conversations_are_shared_between_them(production):
@@ -144,7 +130,7 @@ def test_a_rasa_server_killed_mid_booking_and_the_other_carries_on_from_the_stor
     done = citizen.say("确认")
     assert "预约成功" in done and re.search(r"YY[0-9A-Z]{6}", done), done
     assert len(bookings_of(production, citizen.sender)) == 1
-    wait_until(lambda: restarted(production, "rasa-1", killed), 30, "the supervisor to start rasa-1 again")
+    wait_for(lambda: restarted(production, "rasa-1", killed), 30, "the supervisor to start rasa-1 again")
 
 
 def test_an_action_server_killed_before_the_confirmation_gives_try_again_and_no_lost_or_double_booking(production):
@@ -156,9 +142,9 @@ def test_an_action_server_killed_before_the_confirmation_gives_try_again_and_no_
     assert failed.status_code == 503 and "稍后再试" in failed.json()["detail"], failed.text
     assert bookings_of(production, citizen.sender) == []
 
-    wait_until(lambda: restarted(production, "actions-2", killed), 30, "the supervisor to start actions-2 again")
+    wait_for(lambda: restarted(production, "actions-2", killed), 30, "the supervisor to start actions-2 again")
     actions_url = production.actions_urls[1]
-    wait_until(lambda: _ok(f"{actions_url}/health"), 180, "actions-2 to answer")
+    wait_for(lambda: _ok(f"{actions_url}/health"), 180, "actions-2 to answer")
     done = citizen.say("确认")  # the citizen tries again, as told: the form is still waiting for it
     reference = re.search(r"YY[0-9A-Z]{6}", done)
     assert "预约成功" in done and reference, done
@@ -178,7 +164,7 @@ def test_an_api_worker_killed_is_replaced_and_the_other_keeps_answering(producti
     citizen = Citizen(production, sender_on(1, "api-killed"))
     answers = [citizen.send("你好") for _ in range(6)]
     assert all(r.status_code == 200 and r.json()["messages"] for r in answers), [r.status_code for r in answers]
-    wait_until(lambda: len(api_workers(production)) == 2 and api_workers(production) != before, 60,
+    wait_for(lambda: len(api_workers(production)) == 2 and api_workers(production) != before, 60,
                "uvicorn to replace the killed worker")
 
 
@@ -201,7 +187,7 @@ def test_a_hand_over_asked_twice_opens_one_ticket_in_postgres(production):
 
 
 def test_every_killed_process_is_back_and_healthy(production):
-    wait_until(lambda: _ok(f"{production.api_url}/healthz"), 300, "every component to be healthy again")
+    wait_for(lambda: _ok(f"{production.api_url}/healthz"), 300, "every component to be healthy again")
 
 
 def _ok(url: str) -> bool:
