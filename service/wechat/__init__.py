@@ -11,6 +11,7 @@ from daoban.settings import Settings
 from service.wechat.channel import WeChatChannel
 from service.wechat.crypto import BadMessage, BadSignature, Gate, WeChatRequestError
 from service.wechat.customer_service import CustomerService, CustomerServiceError
+from service.wechat.dedupe import LocalClaims, RedisClaims
 
 __all__ = [
     "BadMessage", "BadSignature", "CustomerService", "CustomerServiceError", "Gate", "WeChatChannel",
@@ -47,6 +48,9 @@ def build_channel(settings: Settings, *, transport: httpx.AsyncBaseTransport | N
     else:
         logger.warning("WeChat: without wechat_app_id and wechat_app_secret, answers slower than %.1f s are lost "
                        "and long ones are cut to their first part", settings.wechat_reply_budget_s)
-    channel = WeChatChannel(reply_budget_s=settings.wechat_reply_budget_s, customer_service=customer_service)
+    # several API workers (production mode) share who answers a message WeChat sends again
+    claims = RedisClaims(settings.redis_url) if settings.mode == "production" else LocalClaims()
+    channel = WeChatChannel(reply_budget_s=settings.wechat_reply_budget_s, customer_service=customer_service,
+                            claims=claims)
     logger.info("WeChat channel on /wechat (%s mode)", "safe" if gate.safe_mode else "plain")
     return WeChat(gate=gate, channel=channel)

@@ -24,7 +24,7 @@ from wechatpy.messages import BaseMessage, TextMessage
 from service.conversation import Conversations
 from service.errors import AssistantUnavailable, TooManyMessages
 from service.wechat.customer_service import CustomerService, CustomerServiceError
-from service.wechat.dedupe import Deduper, InFlight
+from service.wechat.dedupe import Deduper, InFlight, LocalClaims, MessageClaims
 from service.wechat.menus import LastChoices, welcome
 from service.wechat.render import render, render_text
 
@@ -46,13 +46,15 @@ class Answer:
 
 class WeChatChannel:
     def __init__(self, *, reply_budget_s: float, customer_service: CustomerService | None,
-                 dedupe: Deduper[Answer] | None = None, choices: LastChoices | None = None):
+                 dedupe: Deduper[Answer] | None = None, choices: LastChoices | None = None,
+                 claims: MessageClaims | None = None):
         if reply_budget_s <= 0:
             raise ValueError(f"reply_budget_s must be > 0, got {reply_budget_s}")
         self._budget = reply_budget_s
         self._customer_service = customer_service
         self._dedupe: Deduper[Answer] = dedupe or Deduper()
         self._choices = choices or LastChoices()
+        self._claims: MessageClaims = claims or LocalClaims()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
 
@@ -76,6 +78,9 @@ class WeChatChannel:
         if not openid or not text:
             return None
         key = str(message.id) if message.id else f"{openid}:{message.time}"
+        if not self._dedupe.holds(key) and not await self._claims.first(key):
+            logger.info("WeChat retried message %s on another worker: that worker answers", key)
+            return None
         entry, new = self._dedupe.claim(key, lambda: self._spawn(self._answer(openid, text, conversations)))
         if not new:
             logger.info("WeChat retried message %s (%s)", key, entry.route)
@@ -89,6 +94,9 @@ class WeChatChannel:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._customer_service is not None:
             await self._customer_service.aclose()
+        close = getattr(self._claims, "aclose", None)
+        if close is not None:
+            await close()
 
     async def _deliver(self, entry: InFlight[Answer], openid: str, received: float) -> str | None:
         if entry.route != "open":

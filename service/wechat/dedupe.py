@@ -2,7 +2,11 @@
 
 The WeChat server gives up on a request after 5 seconds and sends the same
 message again, up to three times; each message is answered once, so the
-answer in progress (or given) is kept under its MsgId. Everything here runs
+answer in progress (or given) is kept under its MsgId. With several API
+workers a retry may reach another worker: ``RedisClaims`` lets the first
+worker to see a MsgId own it, and the others answer ``success`` (the owner
+delivers the answer, through the customer-service API once WeChat has given
+up on its request). Everything here runs
 on the server's event loop and never awaits between a look-up and the write
 that follows it, which is what makes it safe for concurrent requests without
 a lock.
@@ -11,12 +15,14 @@ a lock.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
+logger = logging.getLogger(__name__)
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -98,5 +104,41 @@ class Deduper(Generic[V]):
         """The message's entry; ``start()`` is called (once) only when the message is new."""
         return self._entries.setdefault(key, lambda: InFlight(task=start()))
 
+    def holds(self, key: str) -> bool:
+        return self._entries.get(key) is not None
+
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class MessageClaims(Protocol):
+    async def first(self, key: str) -> bool:
+        """True for the first worker to see this message key (within the claim's lifetime)."""
+
+
+class LocalClaims:
+    """One worker: every message is its own (``Deduper`` handles retries)."""
+
+    async def first(self, key: str) -> bool:
+        return True
+
+
+class RedisClaims:
+    """Claims shared by every worker through Redis (``SET NX`` with an expiry); fails open if Redis is away."""
+
+    def __init__(self, url: str, ttl_s: int = 120, prefix: str = "daoban:wechat:msg:"):
+        import redis.asyncio
+
+        self._client = redis.asyncio.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._ttl = ttl_s
+        self._prefix = prefix
+
+    async def first(self, key: str) -> bool:
+        try:
+            return bool(await self._client.set(self._prefix + key, b"1", nx=True, ex=self._ttl))
+        except Exception as exc:  # answering twice is better than not answering
+            logger.warning("WeChat message claims unavailable (%s); answering here", exc.__class__.__name__)
+            return True
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -238,3 +238,17 @@ def test_one_openid_over_the_rate_is_told_to_wait_and_others_are_not(start_wecha
     assert replies[:3] == ["收到：问题0", "收到：问题1", "收到：问题2"]
     assert "发送太频繁" in replies[3] and len(scripted_rasa.received) == 3
     assert wechat.ask("oDaoban-citizen-0002", "你好", msg_id=6100) == "收到：你好"
+
+
+def test_a_retry_reaching_another_worker_is_answered_once(start_wechat, scripted_rasa, postgres_url):
+    """Production mode: two API workers (two apps on one database and one Redis) see the same MsgId."""
+    import secrets
+
+    shared = {"mode": "production", "database_url": postgres_url, "redis_url": "redis://127.0.0.1:6379/7"}
+    first, second = start_wechat(**shared), start_wechat(**shared)
+    msg_id = secrets.randbits(48)  # claims live in Redis for two minutes: never reuse one across runs
+    assert first.ask(OPENID, "居住证怎么办", msg_id=msg_id) == "收到：居住证怎么办"
+    retry = second.send_text(OPENID, "居住证怎么办", msg_id=msg_id)
+    assert retry.status_code == 200 and retry.text == "success"
+    assert scripted_rasa.messages() == ["居住证怎么办"]
+    assert second.ask(OPENID, "补办身份证", msg_id=msg_id + 1) == "收到：补办身份证"  # a new message: its own
