@@ -46,7 +46,26 @@ class ValidateBookingLookupForm(Action):
         elif requested == "lookup_phone" and intent not in INTERRUPTIONS:
             dispatcher.utter_message(text="请输入预约时填写的11位手机号码。")
             events.append(SlotSet("lookup_phone", None))
+        if requested and (reference or phone):
+            events += _keep_purpose(tracker)
         return events
+
+
+def _keep_purpose(tracker: Tracker) -> list[dict[str, Any]]:
+    """A reference or phone typed while the form asks for it answers the form; it does not change its purpose.
+
+    ``lookup_purpose`` is mapped from the intent of every message, and a bare
+    "YY8Q36XW" or phone number may be read as ``query_appointment``: a citizen
+    cancelling would then be shown the booking instead. The purpose the message
+    found is put back.
+    """
+    events = tracker.events
+    latest_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=len(events))
+    before = [e for e in events[:latest_user] if e.get("event") == "slot" and e.get("name") == "lookup_purpose"]
+    previous = before[-1].get("value") if before else None
+    if previous is None or previous == tracker.get_slot("lookup_purpose"):
+        return []
+    return [SlotSet("lookup_purpose", previous)]
 
 
 class ActionBookingLookup(Action):

@@ -101,3 +101,32 @@ def test_validation_steps_aside_for_another_question():
     tracker = make_tracker("转人工", "request_human", active_loop=LOOKUP_FORM, requested_slot="booking_reference")
     messages, events = _run(ValidateBookingLookupForm(), tracker)
     assert messages == [] and events == []
+
+
+def _slot_event(name, value):
+    return {"event": "slot", "timestamp": None, "name": name, "value": value}
+
+
+def test_a_reference_read_as_a_query_does_not_turn_a_cancellation_into_a_query():
+    """“我想取消预约”, then “yy8q36xw”, which the NLU may take for query_appointment: still a cancellation."""
+    from tests.actions.conftest import bot_event, user_event
+
+    events = [user_event("我想取消预约", "cancel_appointment"), _slot_event("lookup_purpose", "cancel"),
+              bot_event("请提供预约号"), user_event("yy8q36xw", "query_appointment"),
+              _slot_event("lookup_purpose", "query")]
+    tracker = make_tracker("yy8q36xw", "query_appointment", slots={"lookup_purpose": "query"}, events=events,
+                           active_loop=LOOKUP_FORM, requested_slot="booking_reference")
+    _, produced = _run(ValidateBookingLookupForm(), tracker)
+    assert produced == [SlotSet("booking_reference", "YY8Q36XW"), SlotSet("lookup_purpose", "cancel")]
+
+
+def test_a_citizen_who_changes_their_mind_in_words_is_followed():
+    from tests.actions.conftest import bot_event, user_event
+
+    events = [user_event("我想取消预约", "cancel_appointment"), _slot_event("lookup_purpose", "cancel"),
+              bot_event("请提供预约号"), user_event("算了，我只是想查一下", "query_appointment"),
+              _slot_event("lookup_purpose", "query")]
+    tracker = make_tracker("算了，我只是想查一下", "query_appointment", slots={"lookup_purpose": "query"},
+                           events=events, active_loop=LOOKUP_FORM, requested_slot="booking_reference")
+    _, produced = _run(ValidateBookingLookupForm(), tracker)
+    assert SlotSet("lookup_purpose", "cancel") not in produced
