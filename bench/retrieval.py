@@ -13,6 +13,7 @@ import json
 import logging
 import tempfile
 import time
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,17 +56,23 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def ranking_metrics(engine: RetrievalEngine, questions: list[Question], mode: str) -> dict[str, float]:
-    hits1 = hits5 = 0
+def recall_metrics(results: Iterable[tuple[Collection[str], list[str]]]) -> dict[str, float]:
+    """recall@1, recall@5 and MRR over (expected codes, ranked codes) pairs."""
+    hits1 = hits5 = n = 0
     reciprocal = 0.0
-    for question in questions:
-        codes = [c.code for c in engine.search(question.text, top_k=10, mode=mode).candidates]
-        rank = next((i + 1 for i, code in enumerate(codes) if code in question.expected), None)
+    for expected, codes in results:
+        n += 1
+        rank = next((i + 1 for i, code in enumerate(codes) if code in expected), None)
         hits1 += rank == 1
         hits5 += rank is not None and rank <= 5
         reciprocal += 1.0 / rank if rank else 0.0
-    n = max(len(questions), 1)
+    n = max(n, 1)
     return {"recall@1": hits1 / n, "recall@5": hits5 / n, "mrr": reciprocal / n}
+
+
+def ranking_metrics(engine: RetrievalEngine, questions: list[Question], mode: str) -> dict[str, float]:
+    return recall_metrics((q.expected, [c.code for c in engine.search(q.text, top_k=10, mode=mode).candidates])
+                          for q in questions)
 
 
 def decision_metrics(engine: RetrievalEngine, in_scope: list[Question], out_of_scope: list[Question]) -> dict[str, float]:
