@@ -34,6 +34,7 @@ from hall.errors import BookingAlreadyCancelled, BookingNotFound, BookingRefused
 from hall.halls import Hall, TimeSlot
 from hall.privacy import is_mainland_mobile, mask_phone, normalise_phone
 from hall.tables import (
+    BOOKING_REPEAT_KEY,
     BookingRow,
     HallRow,
     SlotCountRow,
@@ -288,10 +289,8 @@ def _hall(connection: Connection, code: str) -> Hall:
 
 def _same_booking(connection: Connection, values: dict) -> Row | None:
     """The booked appointment these exact booking values already made, if any."""
-    keys = ("sender_id", "item_code", "hall_code", "day", "slot_label", "name", "phone")
-    return connection.execute(
-        select(BookingRow).where(BookingRow.status == BOOKED, *(getattr(BookingRow, k) == values[k] for k in keys))
-    ).first()
+    same = (getattr(BookingRow, column) == values[column] for column in BOOKING_REPEAT_KEY)
+    return connection.execute(select(BookingRow).where(BookingRow.status == BOOKED, *same)).first()
 
 
 def _matching_row(connection: Connection, reference: str, phone: str) -> Row:

@@ -106,9 +106,9 @@ class BookingRow(Base):
 Index("ix_hall_bookings_hall_day", BookingRow.hall_code, BookingRow.day)
 # The same citizen confirming the same booking twice (a retry after a lost reply, a worker killed after the
 # commit) gets one booking: BookingBook.book returns the existing one, and this index holds under a race.
+BOOKING_REPEAT_KEY = ("sender_id", "item_code", "hall_code", "day", "slot_label", "name", "phone")
 Index(
-    "uq_hall_bookings_repeat", BookingRow.sender_id, BookingRow.item_code, BookingRow.hall_code, BookingRow.day,
-    BookingRow.slot_label, BookingRow.name, BookingRow.phone, unique=True,
+    "uq_hall_bookings_repeat", *(getattr(BookingRow, column) for column in BOOKING_REPEAT_KEY), unique=True,
     sqlite_where=_BOOKED_WHERE, postgresql_where=_BOOKED_WHERE,
 )
 
