@@ -20,7 +20,7 @@ from index.decision import DecisionPolicy
 from knowledge.database import make_engine, migrate
 from knowledge.schema import Bundle, CrossProvinceEntry, DistrictVariant, Fee, Item, Material, Situation
 from knowledge.store import KnowledgeStore
-from tests.backends import database_url, postgres_database, postgres_url  # noqa: F401  (fixtures)
+from tests.backends import database_url, engine, postgres_database, postgres_url  # noqa: F401  (fixtures)
 
 
 class HashingEmbedder:
@@ -54,10 +54,10 @@ HASHING_POLICY = DecisionPolicy(reject_below=0.2, lexical_floor=0.3)
 
 @pytest.fixture
 def store(tmp_path: Path) -> KnowledgeStore:
-    engine = make_engine(f"sqlite:///{tmp_path / 'kb.db'}")
-    migrate(engine)
-    yield KnowledgeStore(engine)
-    engine.dispose()
+    database = make_engine(f"sqlite:///{tmp_path / 'kb.db'}")
+    migrate(database)
+    yield KnowledgeStore(database)
+    database.dispose()
 
 
 # Listening ports for the instances tests start are drawn below the kernel's ephemeral range (32768 and up

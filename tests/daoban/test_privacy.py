@@ -23,7 +23,6 @@ from hall.tables import TicketMessageRow, TicketRow
 from hall.tickets import TicketDesk
 from journal.log import ChatJournal
 from journal.tables import ChatLogRow, RatingRow, UnansweredRow
-from knowledge.database import make_engine, migrate
 from tests.hall.conftest import NOW, THURSDAY, TODAY, booking_request, hall_json, write_halls
 
 OLD = NOW - timedelta(days=200)
@@ -52,14 +51,6 @@ def add_event(engine: Engine, event_id: int, sender_id: str, at: datetime, inten
             "INSERT INTO events (id, sender_id, type_name, timestamp, intent_name, action_name, data) "
             "VALUES (:id, :sender, 'user', :ts, :intent, NULL, :data)"
         ), {"id": event_id, "sender": sender_id, "ts": at.timestamp(), "intent": intent, "data": data})
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ Beijing that day, so every date rule is tested against the same calendar.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,7 +17,6 @@ from sqlalchemy import Engine
 from hall.bookings import BookingBook
 from hall.seed import seed_halls
 from hall.tickets import TicketDesk
-from knowledge.database import make_engine, migrate
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 11, 25)  # a Wednesday
@@ -61,15 +59,6 @@ def booking_request(**changes: object) -> dict:
 def write_halls(path: Path, *halls: dict) -> Path:
     path.write_text(json.dumps({"_note": "test halls", "halls": list(halls)}, ensure_ascii=False), encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    """A migrated database, SQLite or PostgreSQL (``database_url`` is parametrised over both)."""
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

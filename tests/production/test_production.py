@@ -90,13 +90,17 @@ def restarted(settings, name: str, old_pid: int) -> bool:
     return pid is not None and pid != old_pid
 
 
-def bookings_of(settings, sender: str) -> list:
-    engine = make_engine(settings.sqlalchemy_url)
-    try:
-        with engine.connect() as connection:
-            return list(connection.execute(select(BookingRow).where(BookingRow.sender_id == sender)))
-    finally:
-        engine.dispose()
+@pytest.fixture(scope="module")
+def database(production):
+    """The instance's PostgreSQL database, read as a clerk or an agent would find it."""
+    engine = make_engine(production.sqlalchemy_url)
+    yield engine
+    engine.dispose()
+
+
+def bookings_of(database, sender: str) -> list:
+    with database.connect() as connection:
+        return list(connection.execute(select(BookingRow).where(BookingRow.sender_id == sender)))
 
 
 def api_workers(settings) -> list[int]:
@@ -115,7 +119,7 @@ def test_every_server_is_up_and_conversations_are_shared_between_them(production
         assert "居住证" in answer and "第" in answer and "版" in answer, answer  # names the guide and its version
 
 
-def test_a_rasa_server_killed_mid_booking_and_the_other_carries_on_from_the_stored_tracker(production):
+def test_a_rasa_server_killed_mid_booking_and_the_other_carries_on_from_the_stored_tracker(production, database):
     citizen = Citizen(production, sender_on(0, "rasa-killed"))
     citizen.say("我想预约办居住证")
     citizen.click("居住证申领")
@@ -129,18 +133,19 @@ def test_a_rasa_server_killed_mid_booking_and_the_other_carries_on_from_the_stor
     assert "居住证申领" in summary and "138****5678" in summary
     done = citizen.say("确认")
     assert "预约成功" in done and re.search(r"YY[0-9A-Z]{6}", done), done
-    assert len(bookings_of(production, citizen.sender)) == 1
+    assert len(bookings_of(database, citizen.sender)) == 1
     wait_for(lambda: restarted(production, "rasa-1", killed), 30, "the supervisor to start rasa-1 again")
 
 
-def test_an_action_server_killed_before_the_confirmation_gives_try_again_and_no_lost_or_double_booking(production):
+def test_an_action_server_killed_before_the_confirmation_gives_try_again_and_no_lost_or_double_booking(
+        production, database):
     citizen = Citizen(production, sender_on(1, "actions-killed"))
     assert "确认" in citizen.book_up_to_confirmation()
 
     killed = kill(production, "actions-2")
     failed = citizen.send("确认")
     assert failed.status_code == 503 and "稍后再试" in failed.json()["detail"], failed.text
-    assert bookings_of(production, citizen.sender) == []
+    assert bookings_of(database, citizen.sender) == []
 
     wait_for(lambda: restarted(production, "actions-2", killed), 30, "the supervisor to start actions-2 again")
     actions_url = production.actions_urls[1]
@@ -148,13 +153,9 @@ def test_an_action_server_killed_before_the_confirmation_gives_try_again_and_no_
     done = citizen.say("确认")  # the citizen tries again, as told: the form is still waiting for it
     reference = re.search(r"YY[0-9A-Z]{6}", done)
     assert "预约成功" in done and reference, done
-    assert [row.reference for row in bookings_of(production, citizen.sender)] == [reference.group(0)]
+    assert [row.reference for row in bookings_of(database, citizen.sender)] == [reference.group(0)]
 
-    engine = make_engine(production.sqlalchemy_url)
-    try:
-        assert BookingBook(engine).find(reference.group(0), PHONE).name == "王秀英"
-    finally:
-        engine.dispose()
+    assert BookingBook(database).find(reference.group(0), PHONE).name == "王秀英"
 
 
 def test_an_api_worker_killed_is_replaced_and_the_other_keeps_answering(production):
@@ -168,7 +169,7 @@ def test_an_api_worker_killed_is_replaced_and_the_other_keeps_answering(producti
                "uvicorn to replace the killed worker")
 
 
-def test_a_hand_over_asked_twice_opens_one_ticket_in_postgres(production):
+def test_a_hand_over_asked_twice_opens_one_ticket_in_postgres(production, database):
     citizen = Citizen(production, sender_on(1, "handover"))
     citizen.say("居住证要带什么材料")
     first = citizen.send("转人工")
@@ -176,13 +177,9 @@ def test_a_hand_over_asked_twice_opens_one_ticket_in_postgres(production):
     assert first.status_code == 200 and again.status_code == 200
     number = re.search(r"BB[0-9A-Z]{8}", first.json()["messages"][-1]["text"])
     assert number and again.json()["handover"]["ticket"] == number.group(0)
-    engine = make_engine(production.sqlalchemy_url)
-    try:
-        with engine.connect() as connection:
-            count = connection.scalar(select(func.count()).select_from(TicketRow)
-                                      .where(TicketRow.sender_id == citizen.sender))
-    finally:
-        engine.dispose()
+    with database.connect() as connection:
+        count = connection.scalar(select(func.count()).select_from(TicketRow)
+                                  .where(TicketRow.sender_id == citizen.sender))
     assert count == 1
 
 
