@@ -177,8 +177,9 @@ def start(settings: Settings, specs: dict[str, ProcessSpec], timeout_s: float = 
     Returns once every process has been started (pid files written), not once
     they are healthy: ``wait_healthy`` is for that. Already running: nothing new.
     """
-    if running_pid(settings, SUPERVISOR):
-        logger.info("already running (supervisor pid %d)", running_pid(settings, SUPERVISOR))
+    running = running_pid(settings, SUPERVISOR)
+    if running:
+        logger.info("already running (supervisor pid %d)", running)
         return
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     from daoban.supervisor import write_specs  # the supervisor imports this module
@@ -239,7 +240,6 @@ def warm_up(settings: Settings, timeout_s: float) -> None:
         except httpx.HTTPError as exc:
             logger.warning("warm-up question to %s failed (%s); the first citizen may wait longer", url,
                            exc.__class__.__name__)
-            continue
     logger.info("warmed up in %.1f s", time.monotonic() - started)
 
 

@@ -27,7 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from daoban.processes import ProcessSpec, launch, pid_file, signal_group
+from daoban.logging_setup import configure_logging
+from daoban.processes import ProcessSpec, launch, pid_file, signal_group, start_order
 from daoban.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -115,9 +116,6 @@ class Supervisor:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from daoban.logging_setup import configure_logging
-    from daoban.processes import start_order
-
     args = sys.argv[1:] if argv is None else argv
     settings = load_settings()
     configure_logging(settings.log_level)

@@ -94,9 +94,7 @@ class WeChatChannel:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._customer_service is not None:
             await self._customer_service.aclose()
-        close = getattr(self._claims, "aclose", None)
-        if close is not None:
-            await close()
+        await self._claims.aclose()
 
     async def _deliver(self, entry: InFlight[Answer], openid: str, received: float) -> str | None:
         if entry.route != "open":

@@ -115,12 +115,17 @@ class MessageClaims(Protocol):
     async def first(self, key: str) -> bool:
         """True for the first worker to see this message key (within the claim's lifetime)."""
 
+    async def aclose(self) -> None: ...
+
 
 class LocalClaims:
     """One worker: every message is its own (``Deduper`` handles retries)."""
 
     async def first(self, key: str) -> bool:
         return True
+
+    async def aclose(self) -> None:
+        pass
 
 
 class RedisClaims:
