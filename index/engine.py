@@ -25,6 +25,7 @@ from index.documents import SearchDoc, documents_for, kb_user_words
 from index.embedder import Embedder
 from index.errors import BadQuery
 from index.sparse import SparseIndex
+from index.spelling import QueryRewriter
 from index.tokens import ChineseTokenizer
 from knowledge.schema import CrossProvinceEntry, Item, Record
 from knowledge.store import Changes, KnowledgeStore
@@ -50,10 +51,13 @@ Mode = Literal["hybrid", "sparse", "dense"]
 
 @dataclass(frozen=True)
 class Ranking:
+    """``text`` is what was searched: the question with its slips corrected (``corrections``)."""
+
     text: str
     candidates: list[Candidate]
     revision: int
     encode_ms: float
+    corrections: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class SearchResult:
     revision: int
     encode_ms: float = 0.0
     search_ms: float = 0.0
+    corrections: tuple[tuple[str, str], ...] = ()
 
 
 class RetrievalEngine:
@@ -83,6 +88,7 @@ class RetrievalEngine:
         self._dense = DenseIndex(np.zeros((0, embedder.dim), dtype=np.float32), embedder.dim)
         self._tokenizer: ChineseTokenizer | None = None
         self._sparse: SparseIndex | None = None
+        self._rewriter: QueryRewriter | None = None
         self.revision = 0
         self.kb_hash = ""
         self.build_seconds: dict[str, float] = {}  # phases of the last load/apply, for logs and bench/scale.py
@@ -188,6 +194,11 @@ class RetrievalEngine:
         assert self._tokenizer is not None
         self._sparse = sparse or SparseIndex(self._tokenizer, (d.text for d in self._docs))
         phases.mark("bm25")
+        if self._rewriter is None or sparse is None:
+            self._rewriter = QueryRewriter(self._tokenizer.user_words, self._sparse.words(), self._tokenizer.word_weight)
+        else:
+            self._rewriter.extend(self._tokenizer.user_words, self._sparse.words())
+        phases.mark("spelling")
         self._dense = DenseIndex(self._vectors, self._embedder.dim)
         phases.mark("dense")
 
@@ -204,15 +215,19 @@ class RetrievalEngine:
         return SearchResult(
             query=ranking.text, decision=decision, candidates=ranking.candidates[:top_k], shown=shown,
             revision=ranking.revision, encode_ms=ranking.encode_ms, search_ms=total_ms - ranking.encode_ms,
+            corrections=ranking.corrections,
         )
 
     def rank(self, query: str, mode: Mode = "hybrid") -> Ranking:
         """Every candidate record, fused and ordered, before any decision is taken."""
         if mode not in ("hybrid", "sparse", "dense"):
             raise BadQuery(f"mode must be hybrid, sparse or dense, got {mode!r}")
-        text = " ".join(query.split())[:MAX_QUERY_CHARS]
-        if not text:
+        asked = " ".join(query.split())[:MAX_QUERY_CHARS]
+        if not asked:
             raise BadQuery("the question is empty")
+        with self._lock:
+            rewrite = self._rewriter.rewrite(asked) if self._rewriter is not None else None
+        text = rewrite.text if rewrite is not None else asked
         started = time.perf_counter()
         query_vector = self._embedder.encode([text], QUERY) if mode != "sparse" else None
         encode_ms = (time.perf_counter() - started) * 1000
@@ -221,7 +236,8 @@ class RetrievalEngine:
                                          self._twin_cues)
             names = self._names
             revision = self.revision
-        return Ranking(text=text, candidates=fuse(pooled, names, self._policy), revision=revision, encode_ms=encode_ms)
+        return Ranking(text=text, candidates=fuse(pooled, names, self._policy), revision=revision, encode_ms=encode_ms,
+                       corrections=rewrite.replaced if rewrite is not None else ())
 
     def decide(self, ranking: Ranking, policy: DecisionPolicy | None = None) -> tuple[Decision, list[Candidate]]:
         """Answer, suggest or reject; ``policy`` lets calibration try thresholds on one ranking."""

@@ -56,6 +56,10 @@ class SparseIndex:
         if self._ids:
             self._bm25.index(Tokenized(ids=self._ids, vocab=self._vocab), show_progress=False)
 
+    def words(self) -> list[str]:
+        """The words documents were indexed with (bigram and pinyin tokens left out)."""
+        return [token for token in self._vocab if "#" not in token and token != EMPTY_DOC_TOKEN]
+
     @property
     def size(self) -> int:
         return self._size

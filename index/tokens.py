@@ -72,6 +72,11 @@ class ChineseTokenizer:
             self._jieba.add_word(word, freq=20000)
         self._user_words = sorted(set(self._user_words) | fresh)
 
+    def word_weight(self, text: str) -> int:
+        """jieba's frequency of ``text`` (user words count 20000): how common a word it is, 0 for none."""
+        self._jieba.check_initialized()
+        return int(self._jieba.FREQ.get(text, 0))
+
     @property
     def user_words(self) -> list[str]:
         return list(self._user_words)

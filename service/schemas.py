@@ -100,8 +100,15 @@ class AssistAnswer(BaseModel):
     district: DistrictDetails | None = None
 
 
+class Correction(BaseModel):
+    typed: str
+    read_as: str
+
+
 class AssistResponse(BaseModel):
     decision: str
     candidates: list[AssistCandidate]
     answer: AssistAnswer | None
     revision: int
+    searched: str  # the question as searched, after slips were corrected
+    corrections: list[Correction] = []

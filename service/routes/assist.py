@@ -13,7 +13,7 @@ from actions.answers import answer_record
 from index.engine import RetrievalEngine
 from knowledge.schema import Item, Record
 from service.deps import EngineDep, require_role
-from service.schemas import AssistAnswer, AssistCandidate, AssistRequest, AssistResponse, DistrictDetails
+from service.schemas import AssistAnswer, AssistCandidate, AssistRequest, AssistResponse, Correction, DistrictDetails
 
 router = APIRouter(tags=["assist"], dependencies=[Depends(require_role("agent"))])  # hotline agents only
 
@@ -31,7 +31,10 @@ def assist(request: AssistRequest, source: EngineDep) -> AssistResponse:
         record = engine.record(result.shown[0].code)
         if record is not None:
             answer = _answer(engine, record, request.district)
-    return AssistResponse(decision=result.decision, candidates=candidates, answer=answer, revision=result.revision)
+    return AssistResponse(
+        decision=result.decision, candidates=candidates, answer=answer, revision=result.revision, searched=result.query,
+        corrections=[Correction(typed=typed, read_as=word) for typed, word in result.corrections],
+    )
 
 
 def _answer(engine: RetrievalEngine, record: Record, district: str | None) -> AssistAnswer:

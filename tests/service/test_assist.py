@@ -36,3 +36,10 @@ def test_bad_assist_requests_are_422_with_reasons(client):
     response = client.post("/api/assist", json={"question": "居住证", "top_k": 0})
     assert response.status_code == 422 and "top_k" in response.text
     assert client.post("/api/assist", json={"question": "居住证", "extra": 1}).status_code == 422
+
+
+def test_the_agent_sees_how_a_slip_was_read(client):
+    body = client.post("/api/assist", json={"question": "外地人怎么办居住症"}).json()
+    assert body["searched"] == "外地人怎么办居住证"
+    assert body["corrections"] == [{"typed": "居住症", "read_as": "居住证"}]
+    assert body["candidates"][0]["item_id"] == "T-JZ-001"
