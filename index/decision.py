@@ -22,6 +22,10 @@ grid allows. Re-chosen when score fusion replaced RRF (2026-11-22): the old
 values then answered 6.5% of dev's out-of-scope questions; these answer 3.2%
 and reject 87% of them, with 60% of in-scope questions answered right (48.5%
 before) and 2.5% wrongly.
+
+These defaults belong to the untuned e5. The model set-up fine-tunes
+(``index.finetune``) scores far lower and carries its own thresholds in its
+``daoban_source.json``; ``index.runtime.policy_for`` hands them to the engine.
 """
 
 from __future__ import annotations

@@ -9,3 +9,24 @@ def test_seed_goes_only_into_an_empty_base(settings, store, records):
     store.import_records([records[0].model_copy(update={"code": "T-EDITOR-1"})], actor="editor")
     ensure_seeded(settings, store)
     assert store.count() == seeded + 1
+
+
+def test_set_up_trains_the_tuned_model_once(tmp_path, monkeypatch):
+    from daoban import setup_steps
+    from daoban.settings import load_settings
+
+    settings = load_settings(home=tmp_path / "home", cache_dir=tmp_path / "cache")  # never the shared cache
+    trained = []
+
+    def fake_fine_tune(base_dir, target, records, recipe):
+        trained.append((base_dir, target, len(records), recipe))
+        target.mkdir(parents=True)
+        (target / "modules.json").write_text("[]")
+
+    monkeypatch.setattr(setup_steps, "fine_tune", fake_fine_tune)
+    setup_steps.ensure_tuned_model(settings)
+    setup_steps.ensure_tuned_model(settings)
+    assert len(trained) == 1
+    base_dir, target, n_records, recipe = trained[0]
+    assert base_dir == settings.base_model_dir and target == settings.tuned_model_dir == settings.embedding_model_dir
+    assert n_records > 0 and recipe == setup_steps.SHIPPED_RECIPE

@@ -27,6 +27,21 @@ def test_search_finds_by_alias(engine):
     assert result.candidates[0].code == "T-SB-002"
 
 
+def test_a_slip_is_searched_as_the_base_s_word_and_reported(engine):
+    result = engine.search("社宝卡坏了怎么办")
+    assert result.query == "社保卡坏了怎么办"
+    assert result.corrections == (("社宝卡", "社保卡"),)
+    assert result.candidates[0].code == "T-SB-002"
+
+
+def test_an_edit_teaches_the_rewriter_its_new_terms(engine, seeded_store, records):
+    assert engine.search("惠民宝怎么买").corrections == ()
+    edited = records[1].model_copy(update={"aliases": [*records[1].aliases, "惠民保"]})
+    seeded_store.import_records([edited], actor="editor")
+    engine.sync(seeded_store)
+    assert engine.search("惠民宝怎么买").corrections == (("惠民宝", "惠民保"),)
+
+
 def test_bad_arguments_are_refused(engine):
     with pytest.raises(BadQuery, match="top_k"):
         engine.search("居住证", top_k=0)
