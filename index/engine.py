@@ -100,6 +100,10 @@ class RetrievalEngine:
         return self._embedder.model_id
 
     @property
+    def policy(self) -> DecisionPolicy:
+        return self._policy
+
+    @property
     def documents(self) -> list[SearchDoc]:
         return list(self._docs)
 

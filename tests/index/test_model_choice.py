@@ -41,3 +41,14 @@ def test_settings_choose_the_tuned_model_unless_told_otherwise(tmp_path):
     assert Settings(home=tmp_path, cache_dir=tmp_path / "cache", fine_tune_e5=False).embedding_model_dir == \
         tuned.base_model_dir
     assert Settings(home=tmp_path, e5_model_dir=tmp_path / "mine").embedding_model_dir == tmp_path / "mine"
+
+
+def test_calibration_searches_around_the_model_s_own_thresholds():
+    from bench.calibrate import grid
+
+    tuned = DecisionPolicy(reject_below=0.56, lexical_floor=0.63, answer_margin=0.03, agreed_margin=0.0)
+    values = grid(tuned)
+    assert 0.56 in values["reject_below"] and min(values["reject_below"]) >= 0.54
+    assert max(values["reject_below"]) <= 0.58 and 0.63 in values["lexical_floor"]
+    assert 0.03 in values["answer_margin"] and values["agreed_margin"] == (0.0,)
+    assert 0.895 in grid(DecisionPolicy())["reject_below"]
