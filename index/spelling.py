@@ -182,6 +182,8 @@ class QueryRewriter:
         words = self._by_initials.get(key)
         if not words:  # "wfz" for 无犯罪记录证明
             words = [w for k, found in self._by_initials.items() if k.startswith(key) for w in found]
+            if len({w[: len(key)] for w in words}) == 1:  # 无犯罪证明, 无犯罪记录证明: the letters mean 无犯罪 either way
+                words = [min(words, key=lambda w: (len(w), -self._weight(w), w))]
         if not words:
             return letters
         ranked = sorted(words, key=lambda w: (-self._weight(w), w))

@@ -71,3 +71,10 @@ def test_a_numeral_is_never_taken_for_a_slip(tokenizer):
     rewriter = QueryRewriter(["异地就医备案"], [], tokenizer.word_weight)
     assert rewriter.rewrite("异地就衣备案").text == "异地就医备案"
     assert rewriter.rewrite("一个月就一千多块钱").text == "一个月就一千多块钱"
+
+
+def test_initials_that_begin_several_terms_alike_take_the_shortest(tokenizer):
+    rewriter = QueryRewriter(["无犯罪记录证明开具", "无犯罪证明"], [], tokenizer.word_weight)
+    assert rewriter.rewrite("wfz").text == "无犯罪证明"
+    different = QueryRewriter(["身份证明", "收费站点"], [], lambda word: 100)  # sfz begins both, as 身份证 and 收费站
+    assert different.rewrite("sfz").text == "sfz"
