@@ -63,7 +63,8 @@ def ensure_tuned_model(settings: Settings) -> None:
     if (target / "modules.json").is_file():
         logger.info("fine-tuned model at %s is current", target)
         return
-    logger.info("fine-tuning e5 on the seed knowledge base (about 6 minutes on 2 cores) into %s", target)
+    logger.info("fine-tuning e5 on the seed knowledge base (5-10 minutes on 2 cores, once per recipe and seed) "
+                "into %s", target)
     fine_tune(settings.base_model_dir, target, read_jsonl(seed_files(settings.seed_dir)), SHIPPED_RECIPE)
 
 
