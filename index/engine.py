@@ -199,7 +199,8 @@ class RetrievalEngine:
         self._sparse = sparse or SparseIndex(self._tokenizer, (d.text for d in self._docs))
         phases.mark("bm25")
         if self._rewriter is None or sparse is None:
-            self._rewriter = QueryRewriter(self._tokenizer.user_words, self._sparse.words(), self._tokenizer.word_weight)
+            self._rewriter = QueryRewriter(self._tokenizer.user_words, self._sparse.words(), self._tokenizer.word_weight,
+                                           ChineseTokenizer.plain_words)
         else:
             self._rewriter.extend(self._tokenizer.user_words, self._sparse.words())
         phases.mark("spelling")
@@ -242,6 +243,12 @@ class RetrievalEngine:
             revision = self.revision
         return Ranking(text=text, candidates=fuse(pooled, names, self._policy), revision=revision, encode_ms=encode_ms,
                        corrections=rewrite.replaced if rewrite is not None else ())
+
+    def rewrite(self, query: str) -> str:
+        """The text ``rank`` searches for ``query``: its slips read as the base's terms."""
+        asked = " ".join(query.split())[:MAX_QUERY_CHARS]
+        with self._lock:
+            return self._rewriter.rewrite(asked).text if self._rewriter is not None else asked
 
     def decide(self, ranking: Ranking, policy: DecisionPolicy | None = None) -> tuple[Decision, list[Candidate]]:
         """Answer, suggest or reject; ``policy`` lets calibration try thresholds on one ranking."""

@@ -62,8 +62,10 @@ class QueryRewriter:
     the whole base.
     """
 
-    def __init__(self, terms: Iterable[str], known: Iterable[str], weight: Callable[[str], int]):
+    def __init__(self, terms: Iterable[str], known: Iterable[str], weight: Callable[[str], int],
+                 words_in: Callable[[str], Iterable[str]] | None = None):
         self._weight = weight
+        self._words_in = words_in or _dictionary_substrings(weight)
         self._terms: set[str] = set()  # correction targets: terms and the dictionary words inside them
         self._learnt: set[str] = set()  # terms already taken apart
         self._known: set[str] = set()
@@ -85,11 +87,9 @@ class QueryRewriter:
             self._learnt.add(term)
             if len(term) <= MAX_WORD:
                 self._add_target(term)
-            for length in range(MIN_WORD, min(MAX_WORD, len(term) - 1) + 1):
-                for start in range(len(term) - length + 1):
-                    inner = term[start : start + length]
-                    if self._weight(inner) > 0:
-                        self._add_target(inner)
+            for inner in self._words_in(term):
+                if inner != term and _CJK_WORD.fullmatch(inner) and self._weight(inner) > 0:
+                    self._add_target(inner)
 
     def _add_target(self, word: str) -> None:
         if word in self._terms:
@@ -191,6 +191,15 @@ class QueryRewriter:
             return letters  # two equally likely words: leave the citizen's letters alone
         replaced.append((letters, ranked[0]))
         return ranked[0]
+
+
+def _dictionary_substrings(weight: Callable[[str], int]) -> Callable[[str], list[str]]:
+    """Every dictionary word found anywhere in a term; the engine passes jieba's own segmentation
+    instead, which does not find 道学 across the 街道|学校 of "某街道学校"."""
+    def words_in(term: str) -> list[str]:
+        return [term[i : i + n] for n in range(MIN_WORD, min(MAX_WORD, len(term) - 1) + 1)
+                for i in range(len(term) - n + 1) if weight(term[i : i + n]) > 0]
+    return words_in
 
 
 def _slip_of(typed: str, word: str) -> bool:

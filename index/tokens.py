@@ -72,6 +72,24 @@ class ChineseTokenizer:
             self._jieba.add_word(word, freq=20000)
         self._user_words = sorted(set(self._user_words) | fresh)
 
+    @staticmethod
+    def plain_words(text: str) -> list[str]:
+        """The dictionary words ``text`` is made of, by jieba's own dictionary alone.
+
+        A knowledge-base term is one user word to this tokenizer; split by the
+        plain dictionary ("临江|街道|学校") it yields the words inside it, and
+        none across a boundary (no 道学).
+        """
+        plain = jieba.dt
+        plain.check_initialized()
+        out: list[str] = []
+        for word in plain.cut(text, HMM=False):
+            out.append(word)
+            for n in (2, 3):
+                if len(word) > n:
+                    out.extend(g for g in (word[i : i + n] for i in range(len(word) - n + 1)) if plain.FREQ.get(g))
+        return out
+
     def word_weight(self, text: str) -> int:
         """jieba's frequency of ``text`` (user words count 20000): how common a word it is, 0 for none."""
         self._jieba.check_initialized()

@@ -78,3 +78,8 @@ def test_initials_that_begin_several_terms_alike_take_the_shortest(tokenizer):
     assert rewriter.rewrite("wfz").text == "无犯罪证明"
     different = QueryRewriter(["身份证明", "收费站点"], [], lambda word: 100)  # sfz begins both, as 身份证 and 收费站
     assert different.rewrite("sfz").text == "sfz"
+
+
+def test_a_term_lends_only_the_words_it_is_made_of(tokenizer):
+    rewriter = QueryRewriter(["临江街道学校"], [], tokenizer.word_weight, ChineseTokenizer.plain_words)
+    assert rewriter.rewrite("迁户口到学校要户口本不").text == "迁户口到学校要户口本不"  # 到学 is no slip of 道学
