@@ -25,7 +25,7 @@ from index.documents import SearchDoc, documents_for, kb_user_words
 from index.embedder import Embedder
 from index.errors import BadQuery
 from index.sparse import SparseIndex
-from index.spelling import QueryRewriter
+from index.spelling import QueryRewriter, Rewrite
 from index.tokens import ChineseTokenizer
 from knowledge.schema import CrossProvinceEntry, Item, Record
 from knowledge.store import Changes, KnowledgeStore
@@ -199,8 +199,7 @@ class RetrievalEngine:
         self._sparse = sparse or SparseIndex(self._tokenizer, (d.text for d in self._docs))
         phases.mark("bm25")
         if self._rewriter is None or sparse is None:
-            self._rewriter = QueryRewriter(self._tokenizer.user_words, self._sparse.words(), self._tokenizer.word_weight,
-                                           ChineseTokenizer.plain_words)
+            self._rewriter = QueryRewriter(self._tokenizer.user_words, self._sparse.words(), self._tokenizer.word_weight)
         else:
             self._rewriter.extend(self._tokenizer.user_words, self._sparse.words())
         phases.mark("spelling")
@@ -227,12 +226,8 @@ class RetrievalEngine:
         """Every candidate record, fused and ordered, before any decision is taken."""
         if mode not in ("hybrid", "sparse", "dense"):
             raise BadQuery(f"mode must be hybrid, sparse or dense, got {mode!r}")
-        asked = " ".join(query.split())[:MAX_QUERY_CHARS]
-        if not asked:
-            raise BadQuery("the question is empty")
-        with self._lock:
-            rewrite = self._rewriter.rewrite(asked) if self._rewriter is not None else None
-        text = rewrite.text if rewrite is not None else asked
+        rewrite = self._rewrite(query)
+        text = rewrite.text
         started = time.perf_counter()
         query_vector = self._embedder.encode([text], QUERY) if mode != "sparse" else None
         encode_ms = (time.perf_counter() - started) * 1000
@@ -242,13 +237,18 @@ class RetrievalEngine:
             names = self._names
             revision = self.revision
         return Ranking(text=text, candidates=fuse(pooled, names, self._policy), revision=revision, encode_ms=encode_ms,
-                       corrections=rewrite.replaced if rewrite is not None else ())
+                       corrections=rewrite.replaced)
 
     def rewrite(self, query: str) -> str:
         """The text ``rank`` searches for ``query``: its slips read as the base's terms."""
+        return self._rewrite(query).text
+
+    def _rewrite(self, query: str) -> Rewrite:
         asked = " ".join(query.split())[:MAX_QUERY_CHARS]
+        if not asked:
+            raise BadQuery("the question is empty")
         with self._lock:
-            return self._rewriter.rewrite(asked).text if self._rewriter is not None else asked
+            return self._rewriter.rewrite(asked) if self._rewriter is not None else Rewrite(asked)
 
     def decide(self, ranking: Ranking, policy: DecisionPolicy | None = None) -> tuple[Decision, list[Candidate]]:
         """Answer, suggest or reject; ``policy`` lets calibration try thresholds on one ranking."""

@@ -7,8 +7,9 @@ word. Character bigrams and pinyin tokens soften it for BM25 only; rewriting
 the question helps both sides. The ranking keeps the citizen's own text and
 lists each replacement, so logs and the agent console show what was searched.
 
-The rewrite only ever uses words the knowledge base itself contains (BM25's
-vocabulary), and it changes a stretch of the question only when:
+A correction is always one of the knowledge base's terms (names, aliases,
+material names, domain words) or a dictionary word inside one, and a stretch
+of the question is changed only when:
 
 - the stretch is not a word of the base, and not a word of jieba's dictionary
   unless a far rarer one than the correction (身分证 is in jieba's dictionary,
@@ -28,6 +29,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pypinyin import Style, lazy_pinyin
+
+from index.tokens import ChineseTokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +65,8 @@ class QueryRewriter:
     the whole base.
     """
 
-    def __init__(self, terms: Iterable[str], known: Iterable[str], weight: Callable[[str], int],
-                 words_in: Callable[[str], Iterable[str]] | None = None):
+    def __init__(self, terms: Iterable[str], known: Iterable[str], weight: Callable[[str], int]):
         self._weight = weight
-        self._words_in = words_in or _dictionary_substrings(weight)
         self._terms: set[str] = set()  # correction targets: terms and the dictionary words inside them
         self._learnt: set[str] = set()  # terms already taken apart
         self._known: set[str] = set()
@@ -87,7 +88,7 @@ class QueryRewriter:
             self._learnt.add(term)
             if len(term) <= MAX_WORD:
                 self._add_target(term)
-            for inner in self._words_in(term):
+            for inner in ChineseTokenizer.plain_words(term):
                 if inner != term and _CJK_WORD.fullmatch(inner) and self._weight(inner) > 0:
                     self._add_target(inner)
 
@@ -99,10 +100,6 @@ class QueryRewriter:
         initials = "".join(s[0] for s in lazy_pinyin(word, style=Style.FIRST_LETTER) if s)
         if len(initials) == len(word):
             self._by_initials.setdefault(initials, []).append(word)
-
-    @property
-    def size(self) -> int:
-        return len(self._terms)
 
     def rewrite(self, text: str) -> Rewrite:
         replaced: list[tuple[str, str]] = []
@@ -191,15 +188,6 @@ class QueryRewriter:
             return letters  # two equally likely words: leave the citizen's letters alone
         replaced.append((letters, ranked[0]))
         return ranked[0]
-
-
-def _dictionary_substrings(weight: Callable[[str], int]) -> Callable[[str], list[str]]:
-    """Every dictionary word found anywhere in a term; the engine passes jieba's own segmentation
-    instead, which does not find 道学 across the 街道|学校 of "某街道学校"."""
-    def words_in(term: str) -> list[str]:
-        return [term[i : i + n] for n in range(MIN_WORD, min(MAX_WORD, len(term) - 1) + 1)
-                for i in range(len(term) - n + 1) if weight(term[i : i + n]) > 0]
-    return words_in
 
 
 def _slip_of(typed: str, word: str) -> bool:

@@ -82,13 +82,7 @@ class ChineseTokenizer:
         """
         plain = jieba.dt
         plain.check_initialized()
-        out: list[str] = []
-        for word in plain.cut(text, HMM=False):
-            out.append(word)
-            for n in (2, 3):
-                if len(word) > n:
-                    out.extend(g for g in (word[i : i + n] for i in range(len(word) - n + 1)) if plain.FREQ.get(g))
-        return out
+        return _search_words(list(plain.cut(text, HMM=False)), plain.FREQ)
 
     def word_weight(self, text: str) -> int:
         """jieba's frequency of ``text`` (user words count 20000): how common a word it is, 0 for none."""
@@ -108,7 +102,7 @@ class ChineseTokenizer:
         """
         text = text.lower()
         cut = list(self._jieba.cut(text))
-        words = [w for w in self._search_words(cut) if _WORD.fullmatch(w) and not self._is_stop(w)]
+        words = [w for w in _search_words(cut, self._jieba.FREQ) if _WORD.fullmatch(w) and not self._is_stop(w)]
         if self._char_bigrams or self._pinyin_bigrams:
             grams = self._content_bigrams(cut)
             if self._char_bigrams:
@@ -116,18 +110,6 @@ class ChineseTokenizer:
             if self._pinyin_bigrams:
                 words.extend(f"{_syllables(gram)}#py" for gram in grams)
         return words
-
-    def _search_words(self, cut: list[str]) -> list[str]:
-        """What ``jieba.Tokenizer.cut_for_search`` yields for ``cut``: known 2-/3-grams of long words, then the word."""
-        freq = self._jieba.FREQ
-        out: list[str] = []
-        for w in cut:
-            if len(w) > 2:
-                out.extend(g for g in (w[i : i + 2] for i in range(len(w) - 1)) if freq.get(g))
-            if len(w) > 3:
-                out.extend(g for g in (w[i : i + 3] for i in range(len(w) - 2)) if freq.get(g))
-            out.append(w)
-        return out
 
     def _is_stop(self, word: str) -> bool:
         return word in self._stop_words or all(ch in self._stop_chars for ch in word)
@@ -143,6 +125,18 @@ class ChineseTokenizer:
             grams.extend(run[i : i + 2] for i in range(len(run) - 1))
             run = ""
         return grams
+
+
+def _search_words(cut: list[str], freq: dict[str, int]) -> list[str]:
+    """What ``jieba.Tokenizer.cut_for_search`` yields for ``cut``: known 2-/3-grams of long words, then the word."""
+    out: list[str] = []
+    for w in cut:
+        if len(w) > 2:
+            out.extend(g for g in (w[i : i + 2] for i in range(len(w) - 1)) if freq.get(g))
+        if len(w) > 3:
+            out.extend(g for g in (w[i : i + 3] for i in range(len(w) - 2)) if freq.get(g))
+        out.append(w)
+    return out
 
 
 def _syllables(gram: str) -> str:

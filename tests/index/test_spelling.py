@@ -81,5 +81,5 @@ def test_initials_that_begin_several_terms_alike_take_the_shortest(tokenizer):
 
 
 def test_a_term_lends_only_the_words_it_is_made_of(tokenizer):
-    rewriter = QueryRewriter(["临江街道学校"], [], tokenizer.word_weight, ChineseTokenizer.plain_words)
+    rewriter = QueryRewriter(["临江街道学校"], [], tokenizer.word_weight)
     assert rewriter.rewrite("迁户口到学校要户口本不").text == "迁户口到学校要户口本不"  # 到学 is no slip of 道学
