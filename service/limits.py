@@ -121,6 +121,8 @@ class RedisRateLimit:
         return int(count) <= self._per_minute
 
 
-def sender_rate_limit(mode: str, redis_url: str, per_minute: int) -> SenderRateLimit:
+def sender_rate_limit(mode: str, redis_url: str, per_minute: int, clock=time.time) -> SenderRateLimit:  # type: ignore[no-untyped-def]
     """Counted in Redis in production mode (several workers share one count), in memory otherwise."""
-    return RedisRateLimit(redis_url, per_minute) if mode == "production" else MemoryRateLimit(per_minute)
+    if mode == "production":
+        return RedisRateLimit(redis_url, per_minute, clock)
+    return MemoryRateLimit(per_minute, clock)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -39,8 +40,9 @@ def _preload(source: EngineSource) -> None:
 
 def create_app(
     settings: Settings | None = None, rasa: RasaClient | None = None, engine_source: EngineSource | None = None,
-    wechat_transport: httpx.AsyncBaseTransport | None = None,
+    wechat_transport: httpx.AsyncBaseTransport | None = None, clock: Callable[[], float] = time.time,
 ) -> FastAPI:
+    """``clock`` is what the rate limits count minutes by (tests hold it still)."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
 
@@ -62,10 +64,12 @@ def create_app(
     app.state.rasa = rasa or RasaClient(settings.rasa_urls, settings.rasa_timeout_s)
     app.state.engine_source = engine_source or LiveEngine(settings)
     app.state.wechat = build_channel(settings, transport=wechat_transport)  # None: /wechat answers 404
-    app.state.rate_limit = sender_rate_limit(settings.mode, settings.redis_url, settings.chat_messages_per_minute)
-    app.state.login_limit = sender_rate_limit(settings.mode, settings.redis_url, settings.login_attempts_per_minute)
+    app.state.rate_limit = sender_rate_limit(settings.mode, settings.redis_url, settings.chat_messages_per_minute,
+                                             clock)
+    app.state.login_limit = sender_rate_limit(settings.mode, settings.redis_url, settings.login_attempts_per_minute,
+                                              clock)
     app.state.login_address_limit = sender_rate_limit(settings.mode, settings.redis_url,
-                                                      ADDRESS_LOGIN_FACTOR * settings.login_attempts_per_minute)
+                                                      ADDRESS_LOGIN_FACTOR * settings.login_attempts_per_minute, clock)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     @app.exception_handler(ServiceError)

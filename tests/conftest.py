@@ -173,3 +173,10 @@ def records() -> list:
 def seeded_store(store: KnowledgeStore, records: list) -> KnowledgeStore:
     store.import_records(records, actor="test")
     return store
+
+
+def frozen_clock() -> float:
+    """One instant for the API's rate limits: their windows follow the clock's minutes, so a test's
+    requests straddling a minute boundary would start a fresh count half-way (51 argon2-checked logins
+    did on a slow run)."""
+    return 1_800_000_000.0

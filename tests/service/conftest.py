@@ -7,10 +7,9 @@ from fastapi.testclient import TestClient
 
 from index.engine import RetrievalEngine
 from index.live import StaticEngine
-from service.limits import MemoryRateLimit
-from service.main import ADDRESS_LOGIN_FACTOR, create_app
+from service.main import create_app
 from service.rasa_client import RasaClient
-from tests.conftest import HASHING_POLICY
+from tests.conftest import HASHING_POLICY, frozen_clock
 from tests.service.editor_fixtures import alice, app_store, bob, editor_client  # noqa: F401  (fixtures)
 
 
@@ -73,18 +72,6 @@ def engine_source(hashing_embedder, seeded_store, tmp_path):
 @pytest.fixture
 def client(settings, fake_rasa, engine_source):
     rasa = RasaClient("http://rasa.test", 5.0, transport=httpx.MockTransport(fake_rasa.handler))
-    with TestClient(create_app(settings, rasa=rasa, engine_source=engine_source)) as test_client:
-        _freeze_rate_limits(test_client.app.state, settings)
+    app = create_app(settings, rasa=rasa, engine_source=engine_source, clock=frozen_clock)
+    with TestClient(app) as test_client:
         yield test_client
-
-
-def _freeze_rate_limits(state, settings) -> None:
-    """Count every request of a test in one minute: the limits' windows are aligned to the clock's
-    minutes, and a test's 51 argon2-checked logins straddled a minute boundary on a slow run."""
-    def frozen() -> float:
-        return 1_800_000_000.0
-
-    state.rate_limit = MemoryRateLimit(settings.chat_messages_per_minute, clock=frozen)
-    state.login_limit = MemoryRateLimit(settings.login_attempts_per_minute, clock=frozen)
-    state.login_address_limit = MemoryRateLimit(ADDRESS_LOGIN_FACTOR * settings.login_attempts_per_minute,
-                                                clock=frozen)

@@ -26,6 +26,7 @@ from wechatpy.utils import WeChatSigner
 
 from service.main import create_app
 from service.rasa_client import RasaClient
+from tests.conftest import frozen_clock
 
 TOKEN = "daoban-test-token"
 APP_ID = "wx0123456789abcdef"
@@ -201,7 +202,7 @@ def start_wechat(settings, scripted_rasa, wechat_api) -> Iterator[Callable[..., 
             values.update(overrides)
             rasa = RasaClient("http://rasa.test", 5.0, transport=httpx.MockTransport(scripted_rasa.handler))
             app = create_app(settings.model_copy(update=values), rasa=rasa,
-                             wechat_transport=httpx.MockTransport(wechat_api.handler))
+                             wechat_transport=httpx.MockTransport(wechat_api.handler), clock=frozen_clock)
             client = stack.enter_context(TestClient(app))
             return WeChatServer(client, aes_key=values.get("wechat_encoding_aes_key"))
 
