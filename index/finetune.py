@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.documents import documents_for
+from index.documents import SearchDoc, documents_for
 from knowledge.schema import Bundle, CrossProvinceEntry, Item, Record
 
 logger = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ def build_pairs(records: list[Record], descriptions: bool = True) -> tuple[list[
     names: dict[str, str] = {}
     for record in records:
         docs = documents_for(record)
-        names[record.code] = next(d.text for d in docs if d.field == "name")
+        names[record.code] = _name_document(docs)
         texts = [d.text for d in docs if d.field in ANCHOR_FIELDS]
         if descriptions:
             texts += descriptions_of(record)
@@ -159,11 +159,16 @@ def build_pairs(records: list[Record], descriptions: bool = True) -> tuple[list[
     return pairs, ambiguous
 
 
+def _name_document(docs: list[SearchDoc]) -> str:
+    """A record's name as the engine indexes it: every pair's positive."""
+    return next(d.text for d in docs if d.field == "name")
+
+
 def with_hard_negatives(pairs: list[Pair], records: list[Record], model) -> list[Pair]:
     """Each pair with the name of the other group's record the base model ranks first for its anchor."""
     group_of = record_groups(records)
     codes = sorted(group_of)
-    name_of = {r.code: next(d.text for d in documents_for(r) if d.field == "name") for r in records}
+    name_of = {r.code: _name_document(documents_for(r)) for r in records}
     names = model.encode([name_of[c] for c in codes], prompt="passage: ", normalize_embeddings=True, batch_size=64)
     anchors = model.encode([p.anchor for p in pairs], prompt="query: ", normalize_embeddings=True, batch_size=64)
     scores = np.asarray(anchors) @ np.asarray(names).T
