@@ -82,6 +82,7 @@ class ContextRules:
             return pooled
         return PooledScores(
             dense={c: s for c, s in pooled.dense.items() if c not in dropped},
+            support={c: s for c, s in pooled.support.items() if c not in dropped},
             sparse={c: s for c, s in pooled.sparse.items() if c not in dropped},
             matched={c: t for c, t in pooled.matched.items() if c not in dropped},
         )

@@ -291,10 +291,15 @@ class RetrievalEngine:
             for score, doc_index in zip(scores[0], ids[0]):
                 if doc_index < 0:
                     continue
-                doc = self._docs[doc_index]
-                if float(score) > pooled.dense.get(doc.code, -1.0):
-                    pooled.dense[doc.code] = float(score)
+                doc, score = self._docs[doc_index], float(score)
+                best = pooled.dense.get(doc.code)
+                if best is None or score > best:
+                    if best is not None:
+                        pooled.support[doc.code] = best
+                    pooled.dense[doc.code] = score
                     pooled.matched[doc.code] = doc.text
+                elif score > pooled.support.get(doc.code, -1.0):
+                    pooled.support[doc.code] = score
         if mode != "dense":
             assert self._sparse is not None
             self._pool_sparse(self._sparse.scores(text), pooled.sparse)

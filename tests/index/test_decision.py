@@ -62,3 +62,17 @@ def test_record_found_only_by_bm25_scores_from_the_last_cosine_fetched():
 def test_policy_refuses_bad_fusion_settings(field, value):
     with pytest.raises(ValueError, match=field):
         DecisionPolicy(**{field: value})
+
+
+def test_a_second_close_phrasing_lifts_a_record_over_one_lucky_match():
+    # "a" has one phrasing a hair closer; "b" has two phrasings almost as close
+    pooled = PooledScores(dense={"a": 0.700, "b": 0.690, "c": 0.50}, support={"a": 0.40, "b": 0.68})
+    assert [c.code for c in fuse(pooled, NAMES, DecisionPolicy())][:2] == ["a", "b"]
+    lifted = fuse(pooled, NAMES, DecisionPolicy(support_weight=0.3))
+    assert [c.code for c in lifted][:2] == ["b", "a"]
+    assert lifted[0].support == 0.68 and lifted[0].dense == 0.690  # thresholds still see the best cosine
+
+
+def test_support_weight_must_be_a_fraction():
+    with pytest.raises(ValueError, match="support_weight"):
+        DecisionPolicy(support_weight=1.5)

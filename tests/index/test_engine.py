@@ -140,6 +140,24 @@ def test_sparse_pooling_keeps_the_best_records_in_document_order(engine, monkeyp
     assert list(pooled_top) == [c for c in pooled_all if c in pooled_top]
 
 
+def test_dense_pooling_keeps_each_record_s_best_and_second_best_cosine(engine):
+    import numpy as np
+
+    from index.engine import QUERY
+
+    text = "社保卡丢了怎么补"
+    vector = engine._embedder.encode([text], QUERY)
+    pooled = engine._pooled_scores(text, vector, "dense")
+    cosines: dict[str, list[float]] = {}
+    for doc, cosine in zip(engine.documents, np.asarray(engine.vectors, dtype=np.float32) @ vector[0]):
+        cosines.setdefault(doc.code, []).append(float(cosine))
+    assert set(pooled.dense) == set(cosines)  # the test base is smaller than the dense depth
+    for code, best in pooled.dense.items():
+        ranked = sorted(cosines[code], reverse=True)
+        assert best == pytest.approx(ranked[0], abs=1e-3)
+        assert pooled.support.get(code) == (pytest.approx(ranked[1], abs=1e-3) if len(ranked) > 1 else None)
+
+
 def test_load_reports_its_build_phases(engine):
     assert {"tokenizer", "bm25", "dense"} <= set(engine.build_seconds)
 
