@@ -71,7 +71,8 @@ WIDE_GRID = {
     "answer_margin": (0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.08),
     "agreed_margin": (0.0, 0.002, 0.004, 0.006, 0.01, 0.02, 0.04),
 }
-SPARSE_WEIGHTS = (0.0, 0.025, 0.05, 0.1, 0.2)
+SPARSE_WEIGHTS = (0.0, 0.025, 0.05, 0.075, 0.1, 0.2)
+SUPPORT_WEIGHTS = (0.0, 0.2, 0.3, 0.4)
 
 
 @contextlib.contextmanager
@@ -100,8 +101,8 @@ def isolated_cache(model_dir: Path | None) -> Iterator[Path]:
                     os.environ[key] = value
 
 
-def refuse(ranking, weight: float):
-    """The ranking's candidates fused again with another ``sparse_weight``."""
+def refuse(ranking, weight: float, support: float = 0.0):
+    """The ranking's candidates fused again with another ``sparse_weight`` and ``support_weight``."""
     from index.decision import DecisionPolicy, PooledScores, fuse
     from index.engine import Ranking
 
@@ -111,10 +112,11 @@ def refuse(ranking, weight: float):
     by_sparse = sorted((c for c in ranking.candidates if c.sparse_rank is not None), key=lambda c: c.sparse_rank)
     pooled = PooledScores(
         dense={c.code: c.dense for c in by_dense}, sparse={c.code: c.sparse for c in by_sparse},
+        support={c.code: c.support for c in by_dense if c.support},
         matched={c.code: c.matched for c in ranking.candidates},
     )
     names = {c.code: (c.kind, c.name) for c in ranking.candidates}
-    return Ranking(ranking.text, fuse(pooled, names, DecisionPolicy(sparse_weight=weight)), ranking.revision, 0.0)
+    return Ranking(ranking.text, fuse(pooled, names, DecisionPolicy(sparse_weight=weight, support_weight=support)), ranking.revision, 0.0)
 
 
 def prune(ranking):
@@ -140,9 +142,9 @@ def rank_metrics(ranked) -> dict[str, float]:
     return recall_metrics((q.expected, [c.code for c in r.candidates[:10]]) for q, r in ranked if q.expected)
 
 
-def policies(base, weight: float):
+def policies(base, weight: float, support: float = 0.0):
     for reject, above, answer, agreed in itertools.product(*WIDE_GRID.values()):
-        yield replace(base, sparse_weight=weight, reject_below=reject, lexical_floor=round(min(reject + above, 0.99), 3),
+        yield replace(base, sparse_weight=weight, support_weight=support, reject_below=reject, lexical_floor=round(min(reject + above, 0.99), 3),
                       answer_margin=answer, agreed_margin=agreed)
 
 
@@ -160,27 +162,29 @@ def calibrate(args: argparse.Namespace) -> None:
         engine, build_s = build_engine(Path(home))
         print(f"model {os.environ['DAOBAN_E5_MODEL_DIR']} (index build {build_s:.1f} s)")  # noqa: T201
         shipped = DecisionPolicy()
-        ranked = {w: [] for w in SPARSE_WEIGHTS}
+        weights = args.weights or list(itertools.product(SPARSE_WEIGHTS, SUPPORT_WEIGHTS if args.sweep_weight else (0.0,)))
+        weights = list(dict.fromkeys([(shipped.sparse_weight, 0.0), *weights]))
+        ranked = {w: [] for w in weights}
         for question in dev:
             ranking = engine.rank(question.text)
-            for weight in SPARSE_WEIGHTS:
-                ranked[weight].append((question, prune(refuse(ranking, weight))))
+            for weight in weights:
+                ranked[weight].append((question, prune(refuse(ranking, *weight))))
         dense = [(q, engine.rank(q.text, mode="dense")) for q in dev]
         rows = [["dense", *(f"{v:.3f}" for v in rank_metrics(dense).values())]]
-        rows += [[f"hybrid, sparse_weight {w}", *(f"{v:.3f}" for v in rank_metrics(ranked[w]).values())]
-                 for w in SPARSE_WEIGHTS]
+        rows += [[f"hybrid, sparse_weight {w}, support_weight {u}",
+                  *(f"{v:.3f}" for v in rank_metrics(ranked[(w, u)]).values())] for w, u in weights]
         print("\ndev ranking (in-scope questions, top 10):\n")  # noqa: T201
         print(table(["ranking", "recall@1", "recall@5", "MRR"], rows))  # noqa: T201
 
         best = []
-        for weight in (SPARSE_WEIGHTS if args.sweep_weight else (shipped.sparse_weight,)):
-            for policy in policies(shipped, weight):
+        for weight in (weights if args.sweep_weight or args.weights else [(shipped.sparse_weight, 0.0)]):
+            for policy in policies(shipped, *weight):
                 result = outcome(engine, ranked[weight], policy)
                 if result["wrong"] <= args.max_wrong and result["oos_answered"] <= args.max_oos:
                     best.append((policy, result))
         best.sort(key=lambda r: (-r[1]["right"], -r[1]["oos_rejected"], -r[1]["offered"]))
-        fields = ("sparse_weight", "reject_below", "lexical_floor", "answer_margin", "agreed_margin")
-        current = outcome(engine, ranked[shipped.sparse_weight], shipped)
+        fields = ("sparse_weight", "support_weight", "reject_below", "lexical_floor", "answer_margin", "agreed_margin")
+        current = outcome(engine, ranked[(shipped.sparse_weight, 0.0)], shipped)
         body = [["shipped", *(getattr(shipped, k) for k in fields), *(f"{v:.3f}" for v in current.values())]]
         body += [[f"#{i + 1}", *(getattr(p, k) for k in fields), *(f"{v:.3f}" for v in r.values())]
                  for i, (p, r) in enumerate(best[:10])]
@@ -197,9 +201,10 @@ def calibrate(args: argparse.Namespace) -> None:
                     [f"hybrid, sparse_weight {shipped.sparse_weight}",
                      *(f"{v:.3f}" for v in rank_metrics(ranked_test).values())]]
             chosen_test = ranked_test
-            if chosen.sparse_weight != shipped.sparse_weight:
-                chosen_test = [(q, prune(refuse(engine.rank(q.text), chosen.sparse_weight))) for q in test]
-                rows.append([f"hybrid, sparse_weight {chosen.sparse_weight}",
+            if (chosen.sparse_weight, chosen.support_weight) != (shipped.sparse_weight, 0.0):
+                chosen_test = [(q, prune(refuse(engine.rank(q.text), chosen.sparse_weight, chosen.support_weight)))
+                               for q in test]
+                rows.append([f"hybrid, sparse_weight {chosen.sparse_weight}, support_weight {chosen.support_weight}",
                              *(f"{v:.3f}" for v in rank_metrics(chosen_test).values())])
             print("\ntest ranking (in-scope questions, top 10):\n")  # noqa: T201
             print(table(["ranking", "recall@1", "recall@5", "MRR"], rows))  # noqa: T201
@@ -209,6 +214,14 @@ def calibrate(args: argparse.Namespace) -> None:
                      *(f"{v:.3f}" for v in outcome(engine, chosen_test, chosen).values())]]
             print("\ntest decisions:\n")  # noqa: T201
             print(table(["", *fields, *current], body))  # noqa: T201
+
+
+def weight_pair(text: str) -> tuple[float, float]:
+    try:
+        sparse, support = (float(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected SPARSE:SUPPORT like 0.075:0.2, got {text!r}") from None
+    return sparse, support
 
 
 def main() -> None:
@@ -234,7 +247,9 @@ def main() -> None:
     parser.add_argument("--base", help="model to start from (default: the converted e5 of the settings)")
     parser.add_argument("--max-wrong", type=float, default=0.03)
     parser.add_argument("--max-oos", type=float, default=0.035)
-    parser.add_argument("--sweep-weight", action="store_true", help="also search sparse_weight when calibrating")
+    parser.add_argument("--sweep-weight", action="store_true", help="also search sparse_weight and support_weight when calibrating")
+    parser.add_argument("--weights", type=weight_pair, action="append", metavar="SPARSE:SUPPORT",
+                        help="search thresholds for these fusion weights only (repeatable; the full sweep takes long)")
     parser.add_argument("--test", action="store_true", help="after calibrating, score the test split once")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

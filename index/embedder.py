@@ -9,6 +9,7 @@ only the texts that changed.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import sqlite3
@@ -59,9 +60,16 @@ class SentenceTransformerEmbedder:
 
 
 def model_fingerprint(model_dir: Path) -> str:
+    """What the vectors depend on: the marker (base, recipe, data) without its ``policy``,
+    since re-chosen thresholds change no vector and must not invalidate the caches."""
     marker = model_dir / "daoban_source.json"
-    source = marker.read_bytes() if marker.is_file() else (model_dir / "config.json").read_bytes()
-    return f"{model_dir.name}:{hashlib.sha256(source).hexdigest()[:16]}"
+    if marker.is_file():
+        source = json.loads(marker.read_text(encoding="utf-8"))
+        source.pop("policy", None)
+        digest = hashlib.sha256(json.dumps(source, sort_keys=True, ensure_ascii=False).encode())
+    else:
+        digest = hashlib.sha256((model_dir / "config.json").read_bytes())
+    return f"{model_dir.name}:{digest.hexdigest()[:16]}"
 
 
 class CachedEmbedder:
