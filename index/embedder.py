@@ -22,6 +22,7 @@ import numpy as np
 from index.errors import EmbeddingModelMissing
 
 logger = logging.getLogger(__name__)
+MARKER = "daoban_source.json"
 
 
 class Embedder(Protocol):
@@ -59,12 +60,17 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+def read_marker(model_dir: Path) -> dict:
+    """What a model folder says about where it came from (``index.e5_convert``, ``index.finetune``); {} if nothing."""
+    marker = model_dir / MARKER
+    return json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else {}
+
+
 def model_fingerprint(model_dir: Path) -> str:
     """What the vectors depend on: the marker (base, recipe, data) without its ``policy``,
     since re-chosen thresholds change no vector and must not invalidate the caches."""
-    marker = model_dir / "daoban_source.json"
-    if marker.is_file():
-        source = json.loads(marker.read_text(encoding="utf-8"))
+    source = read_marker(model_dir)
+    if source:
         source.pop("policy", None)
         digest = hashlib.sha256(json.dumps(source, sort_keys=True, ensure_ascii=False).encode())
     else:

@@ -39,11 +39,11 @@ from pathlib import Path
 import numpy as np
 
 from index.documents import SearchDoc, documents_for
+from index.embedder import MARKER, model_fingerprint
 from knowledge.schema import Bundle, CrossProvinceEntry, Item, Record
 
 logger = logging.getLogger(__name__)
 
-MARKER = "daoban_source.json"
 LOG_EVERY = 25  # steps: set-up's log shows training is alive
 TRAINER_VERSION = "2"
 ANCHOR_FIELDS = ("alias", "question")
@@ -87,30 +87,9 @@ SHIPPED_RECIPE = Recipe()
 # wrong answers and no dev out-of-scope question answered, then most right answers. The model's cosines sit
 # far lower and further apart than the untuned e5's, so BM25 and a record's second phrasing weigh more
 # (2026-11-22, session 5: dev recall@1 0.911 -> 0.937), and the untuned thresholds would decline nine
-# questions in ten. `refresh_policy` hands a change to models trained earlier.
+# questions in ten. `index.runtime.policy_for` gives them to every model of this recipe, whenever trained.
 SHIPPED_POLICY = {"sparse_weight": 0.075, "support_weight": 0.2, "reject_below": 0.56, "lexical_floor": 0.63,
                   "answer_margin": 0.02, "agreed_margin": 0.01}
-
-
-def refresh_policy(model_dir: Path) -> bool:
-    """Give a model of the shipped recipe the shipped thresholds; True when its marker changed.
-
-    Thresholds are re-chosen more often than the recipe changes, and they move
-    no vector, so a model trained earlier keeps its weights and takes the new
-    policy instead of being trained again.
-    """
-    marker_file = model_dir / MARKER
-    if not marker_file.is_file():
-        return False
-    marker = json.loads(marker_file.read_text(encoding="utf-8"))
-    if marker.get("recipe_key") != SHIPPED_RECIPE.key() or marker.get("policy") == SHIPPED_POLICY:
-        return False
-    marker["policy"] = SHIPPED_POLICY
-    partial = marker_file.with_name(MARKER + ".partial")
-    partial.write_text(json.dumps(marker, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    partial.replace(marker_file)
-    logger.info("thresholds of %s set to the shipped ones: %s", model_dir.name, SHIPPED_POLICY)
-    return True
 
 
 def tuned_model_name(seed_files: list[Path], recipe: Recipe = SHIPPED_RECIPE) -> str:
@@ -258,9 +237,9 @@ def fine_tune(base_dir: Path, out: Path, records: list[Record], recipe: Recipe, 
               checkpoints: bool = False, extra_marker: dict | None = None) -> Path:
     """Train on ``records`` from ``base_dir`` and save the model to ``out``.
 
-    A model of the shipped recipe carries SHIPPED_POLICY in its marker, and the
-    engine decides with it (``index.runtime.policy_for``); any other recipe
-    carries none until it is calibrated.
+    The engine decides with SHIPPED_POLICY for a model of the shipped recipe
+    (``index.runtime.policy_for``, by the marker's ``recipe_key``); any other
+    recipe has no thresholds of its own until it is calibrated.
 
     The folder is written to a sibling temporary folder and renamed at the end,
     so an interrupted run never leaves a half-written model where set-up looks.
@@ -272,7 +251,6 @@ def fine_tune(base_dir: Path, out: Path, records: list[Record], recipe: Recipe, 
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from transformers import get_linear_schedule_with_warmup
 
-    from index.embedder import model_fingerprint
 
     base_dir, out = base_dir.resolve(), out.resolve()
     if out == base_dir:
@@ -303,7 +281,6 @@ def fine_tune(base_dir: Path, out: Path, records: list[Record], recipe: Recipe, 
         "base_model": model_fingerprint(base_dir),
         "base_source": json.loads(base_marker.read_text()) if base_marker.is_file() else None,
         "recipe": asdict(recipe), "recipe_key": recipe.key(),
-        **({"policy": SHIPPED_POLICY} if recipe == SHIPPED_RECIPE else {}),
         "data": {"records": len(records), "pairs": len(pairs), "groups": n_groups, "ambiguous_left_out": ambiguous,
                  "sha256": data_fingerprint(pairs)},
         **(extra_marker or {}),

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import fields
 from pathlib import Path
 
 from daoban.settings import Settings
 from index.decision import DecisionPolicy
-from index.embedder import CachedEmbedder, SentenceTransformerEmbedder
+from index.embedder import CachedEmbedder, SentenceTransformerEmbedder, read_marker
 from index.engine import RetrievalEngine
+from index.finetune import SHIPPED_POLICY, SHIPPED_RECIPE
 from index.persist import load_index, save_index
 from knowledge.store import KnowledgeStore
 
@@ -26,15 +26,17 @@ def make_engine(settings: Settings) -> RetrievalEngine:
 
 
 def policy_for(model_dir: Path) -> DecisionPolicy:
-    """The thresholds calibrated for this model, from its ``daoban_source.json``; the shipped ones otherwise.
+    """The fusion weights and thresholds calibrated for this model; the untuned e5's otherwise.
 
     Fine-tuning moves every cosine (a fine-tuned e5 scores unrelated questions
-    far lower), so thresholds belong to a model, not to the engine.
+    far lower), so thresholds belong to a model, not to the engine. A model of
+    the shipped recipe takes ``SHIPPED_POLICY`` from the code, so re-chosen
+    thresholds reach a model trained before them; any other folder may carry a
+    ``policy`` in its marker.
     """
-    marker = model_dir / "daoban_source.json"
-    if not marker.is_file():
-        return DecisionPolicy()
-    chosen = json.loads(marker.read_text(encoding="utf-8")).get("policy") or {}
+    marker = read_marker(model_dir)
+    shipped = marker.get("recipe_key") == SHIPPED_RECIPE.key()
+    chosen = SHIPPED_POLICY if shipped else marker.get("policy") or {}
     known = {f.name for f in fields(DecisionPolicy)}
     policy = DecisionPolicy(**{k: v for k, v in chosen.items() if k in known})
     if chosen:

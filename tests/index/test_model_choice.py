@@ -56,25 +56,24 @@ def test_calibration_searches_around_the_model_s_own_thresholds():
 
 def test_a_model_trained_earlier_takes_new_shipped_thresholds_without_new_vectors(tmp_path):
     from index.embedder import model_fingerprint
-    from index.finetune import SHIPPED_POLICY, SHIPPED_RECIPE, refresh_policy
+    from index.finetune import SHIPPED_POLICY, SHIPPED_RECIPE
 
     marker = {"recipe_key": SHIPPED_RECIPE.key(), "base_model": "e5:abc", "policy": {"reject_below": 0.5}}
     (tmp_path / "daoban_source.json").write_text(json.dumps(marker))
+    assert policy_for(tmp_path) == DecisionPolicy(**SHIPPED_POLICY)
     fingerprint = model_fingerprint(tmp_path)
-    assert refresh_policy(tmp_path) is True
-    assert json.loads((tmp_path / "daoban_source.json").read_text())["policy"] == SHIPPED_POLICY
+    del marker["policy"]
+    (tmp_path / "daoban_source.json").write_text(json.dumps(marker))
     assert policy_for(tmp_path) == DecisionPolicy(**SHIPPED_POLICY)
     assert model_fingerprint(tmp_path) == fingerprint  # the embedding cache and the index stay valid
-    assert refresh_policy(tmp_path) is False
 
 
 def test_a_model_of_another_recipe_keeps_its_thresholds_and_its_fingerprint_follows_its_data(tmp_path):
     from index.embedder import model_fingerprint
-    from index.finetune import refresh_policy
 
     marker = {"recipe_key": Recipe(epochs=1).key(), "data": {"sha256": "1"}, "policy": {"reject_below": 0.5}}
     (tmp_path / "daoban_source.json").write_text(json.dumps(marker))
     fingerprint = model_fingerprint(tmp_path)
-    assert refresh_policy(tmp_path) is False and policy_for(tmp_path).reject_below == 0.5
+    assert policy_for(tmp_path).reject_below == 0.5
     (tmp_path / "daoban_source.json").write_text(json.dumps({**marker, "data": {"sha256": "2"}}))
     assert model_fingerprint(tmp_path) != fingerprint
