@@ -239,7 +239,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     parser.add_argument("--skip-cv", action="store_true", help="held-out evaluation only")
-    parser.add_argument("--model", type=Path, help="evaluate this model instead of the current one")
+    parser.add_argument("--model", type=lambda p: Path(p).resolve(), help="evaluate this model instead of the current one")
     parser.add_argument("--nice", type=int, default=10, help="niceness of the Rasa processes (default 10, 0 = off)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
     parser.add_argument("--log-level", default="INFO")
