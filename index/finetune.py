@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from index.documents import SearchDoc, documents_for
-from index.embedder import MARKER, model_fingerprint
+from index.embedder import MARKER, model_fingerprint, read_marker
 from knowledge.schema import Bundle, CrossProvinceEntry, Item, Record
 
 logger = logging.getLogger(__name__)
@@ -253,7 +253,6 @@ def fine_tune(base_dir: Path, out: Path, records: list[Record], recipe: Recipe, 
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from transformers import get_linear_schedule_with_warmup
 
-
     base_dir, out = base_dir.resolve(), out.resolve()
     if out == base_dir:
         raise ValueError("the fine-tuned model must not overwrite its base model")
@@ -277,11 +276,10 @@ def fine_tune(base_dir: Path, out: Path, records: list[Record], recipe: Recipe, 
     total_steps = sum(len(b) for b in epochs_batches)
     optimizer = torch.optim.AdamW(trainable, lr=recipe.lr, weight_decay=recipe.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup * total_steps), total_steps)
-    base_marker = base_dir / MARKER
     marker = {
         "trainer": "index.finetune", "trainer_version": TRAINER_VERSION,
         "base_model": model_fingerprint(base_dir),
-        "base_source": json.loads(base_marker.read_text()) if base_marker.is_file() else None,
+        "base_source": read_marker(base_dir) or None,
         "recipe": asdict(recipe), "recipe_key": recipe.key(),
         "data": {"records": len(records), "pairs": len(pairs), "groups": n_groups, "ambiguous_left_out": ambiguous,
                  "sha256": data_fingerprint(pairs)},
