@@ -152,7 +152,6 @@ def calibrate(args: argparse.Namespace) -> None:
     from bench.calibrate import outcome
     from bench.report import table
     from bench.retrieval import build_engine, load_questions
-    from index.decision import DecisionPolicy
 
     model_dir = (Path(args.base) if args.base else None) if args.calibrate == "base" else Path(args.calibrate)
     questions = load_questions()
@@ -161,9 +160,10 @@ def calibrate(args: argparse.Namespace) -> None:
     with isolated_cache(model_dir), tempfile.TemporaryDirectory(prefix="daoban-ft-") as home:
         engine, build_s = build_engine(Path(home))
         print(f"model {os.environ['DAOBAN_E5_MODEL_DIR']} (index build {build_s:.1f} s)")  # noqa: T201
-        shipped = DecisionPolicy()
+        shipped = engine.policy  # what the engine really uses for this model: index.runtime.policy_for
+        base_weight = (shipped.sparse_weight, shipped.support_weight)
         weights = args.weights or list(itertools.product(SPARSE_WEIGHTS, SUPPORT_WEIGHTS if args.sweep_weight else (0.0,)))
-        weights = list(dict.fromkeys([(shipped.sparse_weight, 0.0), *weights]))
+        weights = list(dict.fromkeys([base_weight, *weights]))
         ranked = {w: [] for w in weights}
         for question in dev:
             ranking = engine.rank(question.text)
@@ -177,14 +177,14 @@ def calibrate(args: argparse.Namespace) -> None:
         print(table(["ranking", "recall@1", "recall@5", "MRR"], rows))  # noqa: T201
 
         best = []
-        for weight in (weights if args.sweep_weight or args.weights else [(shipped.sparse_weight, 0.0)]):
+        for weight in (weights if args.sweep_weight or args.weights else [base_weight]):
             for policy in policies(shipped, *weight):
                 result = outcome(engine, ranked[weight], policy)
                 if result["wrong"] <= args.max_wrong and result["oos_answered"] <= args.max_oos:
                     best.append((policy, result))
         best.sort(key=lambda r: (-r[1]["right"], -r[1]["oos_rejected"], -r[1]["offered"]))
         fields = ("sparse_weight", "support_weight", "reject_below", "lexical_floor", "answer_margin", "agreed_margin")
-        current = outcome(engine, ranked[(shipped.sparse_weight, 0.0)], shipped)
+        current = outcome(engine, ranked[base_weight], shipped)
         body = [["shipped", *(getattr(shipped, k) for k in fields), *(f"{v:.3f}" for v in current.values())]]
         body += [[f"#{i + 1}", *(getattr(p, k) for k in fields), *(f"{v:.3f}" for v in r.values())]
                  for i, (p, r) in enumerate(best[:10])]
@@ -198,10 +198,10 @@ def calibrate(args: argparse.Namespace) -> None:
             ranked_test = [(q, prune(engine.rank(q.text))) for q in test]
             dense_test = [(q, engine.rank(q.text, mode="dense")) for q in test]
             rows = [["dense", *(f"{v:.3f}" for v in rank_metrics(dense_test).values())],
-                    [f"hybrid, sparse_weight {shipped.sparse_weight}",
+                    [f"hybrid, sparse_weight {shipped.sparse_weight}, support_weight {shipped.support_weight}",
                      *(f"{v:.3f}" for v in rank_metrics(ranked_test).values())]]
             chosen_test = ranked_test
-            if (chosen.sparse_weight, chosen.support_weight) != (shipped.sparse_weight, 0.0):
+            if (chosen.sparse_weight, chosen.support_weight) != base_weight:
                 chosen_test = [(q, prune(refuse(engine.rank(q.text), chosen.sparse_weight, chosen.support_weight)))
                                for q in test]
                 rows.append([f"hybrid, sparse_weight {chosen.sparse_weight}, support_weight {chosen.support_weight}",
