@@ -20,13 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.decision import PooledScores
+from index.decision import DecisionPolicy, PooledScores
 from index.tokens import read_word_list
 
 WORDS_DIR = Path(__file__).resolve().parent / "words"
-BUNDLE_WINDOW = 0.03  # a bundle this close to the best dense score is what a "哪些" question means
 # what a bundle cue asks about when it is one item's aspect: "要哪些材料", "带哪些证件"
 ASPECT_NOUNS = ("材料", "资料", "证件", "单据", "证明", "票据")
+ORDINAL_ONCE = "第一次"  # "第一次办身份证" is a first application, not the cue 一次办
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class ContextRules:
 
     def read(self, text: str) -> QueryContext:
         aspectless = self._aspect_cue.sub("", text) if self._aspect_cue else text
+        aspectless = aspectless.replace(ORDINAL_ONCE, "")
         return QueryContext(
             elsewhere=bool(self.elsewhere_cues(text)),
             whole_event=any(word in aspectless for word in self._bundle_cues),
@@ -55,14 +56,15 @@ class ContextRules:
 
     def apply(
         self, text: str, pooled: PooledScores, names: dict[str, tuple[str, str]], twins: dict[str, str],
-        own_cues: Mapping[str, frozenset[str]] | None = None,
+        own_cues: Mapping[str, frozenset[str]] | None = None, bundle_window: float = DecisionPolicy.bundle_window,
     ) -> PooledScores:
         """Drop the twin the question does not mean; prefer bundles for whole-event questions.
 
         ``names`` maps a code to its record's (kind, name); ``twins`` maps a local
         item's code to its cross-province entry's code; ``own_cues`` maps a local
         item's code to the away-from-home words its own guide uses, which say
-        nothing about where the citizen is.
+        nothing about where the citizen is. A whole-event question keeps only
+        bundles when one is within ``bundle_window`` of the best dense score.
         """
         context = self.read(text)
         found = self.elsewhere_cues(text) if context.elsewhere else frozenset()
@@ -76,7 +78,7 @@ class ContextRules:
         if context.whole_event:
             dense_bundles = [s for c, s in pooled.dense.items() if _kind(names, c) == "bundle" and c not in dropped]
             best = max((s for c, s in pooled.dense.items() if c not in dropped), default=0.0)
-            if dense_bundles and max(dense_bundles) >= best - BUNDLE_WINDOW:
+            if dense_bundles and max(dense_bundles) >= best - bundle_window:
                 dropped |= {c for c in present if _kind(names, c) != "bundle"}
         if not dropped:
             return pooled

@@ -70,6 +70,7 @@ class DecisionPolicy:
     sparse_ratio: float = 0.8
     suggest_window: float = 0.03
     max_suggestions: int = 4
+    bundle_window: float = 0.03  # a bundle this close to the best cosine is what a whole-event question means
 
     def __post_init__(self) -> None:
         if self.fusion not in ("score", "rrf"):
@@ -82,6 +83,8 @@ class DecisionPolicy:
             raise ValueError(f"rrf_k must be > 0, got {self.rrf_k}")
         if not 0 < self.reject_below < 1:
             raise ValueError(f"reject_below must be in (0, 1), got {self.reject_below}")
+        if self.bundle_window < 0:
+            raise ValueError(f"bundle_window must be >= 0, got {self.bundle_window}")
         if self.max_suggestions < 2:
             raise ValueError(f"max_suggestions must be >= 2, got {self.max_suggestions}")
 

@@ -233,7 +233,7 @@ class RetrievalEngine:
         encode_ms = (time.perf_counter() - started) * 1000
         with self._lock:
             pooled = self._context.apply(text, self._pooled_scores(text, query_vector, mode), self._names, self._twins,
-                                         self._twin_cues)
+                                         self._twin_cues, bundle_window=self._policy.bundle_window)
             names = self._names
             revision = self.revision
         return Ranking(text=text, candidates=fuse(pooled, names, self._policy), revision=revision, encode_ms=encode_ms,

@@ -54,3 +54,27 @@ def test_asking_for_one_items_materials_is_not_a_whole_life_event():
     assert not rules.read("出生登记要哪些材料").whole_event
     assert set(rules.apply("出生登记要哪些材料", pooled, KINDS, TWINS).dense) == {"item-birth", "bundle-birth"}
     assert rules.read("孩子刚出生要办哪些").whole_event
+
+
+def test_asking_to_do_several_things_together_means_the_whole_event():
+    rules = ContextRules()
+    for question in ("想开间理发店，执照和卫生许可能一起申请吗", "网签、交税、转登记是不是要分开去几个部门",
+                     "快退休了，社保公积金要分开跑吗", "结婚生娃的手续能不能一趟办完"):
+        assert rules.read(question).whole_event, question
+    pooled = _pooled({"item-birth": 0.94, "bundle-birth": 0.93})
+    together = "出生登记和医保能一起申请吗"
+    assert set(rules.apply(together, pooled, KINDS, TWINS).dense) == {"bundle-birth"}
+
+
+def test_a_first_application_is_not_the_cue_one_visit():
+    rules = ContextRules()
+    assert not rules.read("小孩第一次办身份证要带什么").whole_event
+    assert rules.read("生娃一次办").whole_event
+
+
+def test_a_models_bundle_window_decides_how_far_behind_a_bundle_may_be():
+    rules = ContextRules()
+    pooled = _pooled({"item-birth": 0.70, "bundle-birth": 0.64})
+    assert set(rules.apply("孩子刚出生要办哪些", pooled, KINDS, TWINS).dense) == {"item-birth", "bundle-birth"}
+    wide = rules.apply("孩子刚出生要办哪些", pooled, KINDS, TWINS, bundle_window=0.1)
+    assert set(wide.dense) == {"bundle-birth"}
