@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from index.finetune import SHIPPED_RECIPE
 from knowledge.schema import Record
 
 logger = logging.getLogger("bench.finetune")
@@ -230,12 +231,14 @@ def main() -> None:
     mode.add_argument("--out", help="train: folder for the fine-tuned model")
     mode.add_argument("--calibrate", metavar="MODEL_DIR", help="rank dev with this model ('base' for the converted "
                       "one) and search a wide threshold grid")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--lr", type=float, default=5e-5)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--scale", type=float, default=20.0, help="MNRL's inverse temperature")
-    parser.add_argument("--max-seq-length", type=int, default=64, help="while training; the saved model keeps its own")
+    shipped = SHIPPED_RECIPE  # each option defaults to the shipped recipe's value
+    parser.add_argument("--epochs", type=int, default=shipped.epochs)
+    parser.add_argument("--lr", type=float, default=shipped.lr)
+    parser.add_argument("--batch", type=int, default=shipped.batch)
+    parser.add_argument("--seed", type=int, default=shipped.seed)
+    parser.add_argument("--scale", type=float, default=shipped.scale, help="MNRL's inverse temperature")
+    parser.add_argument("--max-seq-length", type=int, default=shipped.max_seq_length,
+                        help="while training; the saved model keeps its own")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--checkpoints", action="store_true", help="also save every earlier epoch to OUT.epoch-N")
     parser.add_argument("--descriptions", action="store_true",
