@@ -227,11 +227,18 @@ def compare_dense(items: int, work: Path, kinds: list[str]) -> list[dict]:
 # ---- report ----------------------------------------------------------------------------------
 
 
+SCALE_COLUMNS = ("base (items)", "records", "documents", "records+docs s", "jieba dict s", "tokens+BM25 s",
+                 "spelling s", "dense index s", "build total s", "embedding (extrapolated)", "RSS GB peak / serving",
+                 "hybrid p50/p95/p99 ms", "BM25 only p95 ms", "dense only p95 ms")
+
+
 def report(prep: dict, results: list[dict], dense_rows: list[dict]) -> str:
     rows = []
     for r in results:
-        if "failed" in r:
-            rows.append([r["args"][-1], "-", "-", "-", "-", "-", "-", "-", "-", "-", r["failed"], "-", "-", "-"])
+        if "failed" in r:  # why it stopped goes where its memory would have been
+            row = ["-"] * len(SCALE_COLUMNS)
+            row[0], row[SCALE_COLUMNS.index("RSS GB peak / serving")] = r["args"][-1], r["failed"]
+            rows.append(row)
             continue
         t = r["timings"]
         docs_s = t.get("records", 0) + t.get("documents", 0)
@@ -273,9 +280,7 @@ def report(prep: dict, results: list[dict], dense_rows: list[dict]) -> str:
         "*build total* includes it. Timings vary between runs on this shared machine: compare them "
         "within one run.",
         "",
-        table(["base (items)", "records", "documents", "records+docs s", "jieba dict s", "tokens+BM25 s",
-               "spelling s", "dense index s", "build total s", "embedding (extrapolated)", "RSS GB peak / serving",
-               "hybrid p50/p95/p99 ms", "BM25 only p95 ms", "dense only p95 ms"], rows),
+        table(list(SCALE_COLUMNS), rows),
     ]
     if isinstance(dense_rows, dict):
         body += ["", f"Dense index comparison: {dense_rows['failed']}."]
