@@ -65,7 +65,7 @@ class Pair:
 class Recipe:
     """Everything that decides the trained weights besides the base model and the records."""
 
-    epochs: int = 2  # 3 until the base's 1,014 phrasings: 2 ranks dev as well and trains in 2/3 of the time
+    epochs: int = 2  # 3 before the demo base's second 507 phrasings (2026-11-23); on them 2 rank dev as well, 2/3 the time
     lr: float = 5e-5
     batch: int = 32
     seed: int = 13
