@@ -21,19 +21,12 @@ from bench.report import machine, table, write_section
 from bench.scripts import SCRIPTS, Click, Turn
 from daoban import processes
 from daoban.logging_setup import configure_logging
+from daoban.ports import PortPicker
 from daoban.rasa_model import model_path
 from daoban.settings import Settings, load_settings
 from daoban.setup_steps import run_setup
 
 logger = logging.getLogger(__name__)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def play(client: httpx.Client, sender: str, script: list[Turn]) -> list[float]:
@@ -92,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging("INFO")
     with tempfile.TemporaryDirectory(prefix="daoban-bench-") as home:
-        shared = load_settings()
-        settings = load_settings(home=Path(home), cache_dir=shared.cache_dir, api_port=free_port(),
-                                 rasa_port=free_port(), actions_port=free_port())
+        shared, ports = load_settings(), PortPicker()
+        settings = load_settings(home=Path(home), cache_dir=shared.cache_dir, api_port=ports.free_port(),
+                                 rasa_port=ports.free_port(), actions_port=ports.free_port())
         run_setup(settings)
         processes.start(settings, processes.process_specs(settings, model_path(settings)))
         try:

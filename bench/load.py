@@ -27,11 +27,12 @@ from urllib.parse import urlparse
 
 import httpx
 
-from bench.chat_latency import free_port, percentile
+from bench.chat_latency import percentile
 from bench.report import machine, table, write_section
 from bench.scripts import SCRIPTS, Click
 from daoban import processes
 from daoban.logging_setup import configure_logging
+from daoban.ports import PortPicker
 from daoban.rasa_model import model_path
 from daoban.settings import Settings, load_settings
 from daoban.setup_steps import run_setup
@@ -191,12 +192,12 @@ def main(argv: list[str] | None = None) -> int:
         body = report(args.mode, results, {}, pace)
     else:
         with tempfile.TemporaryDirectory(prefix="daoban-load-") as home:
-            shared = load_settings()
+            shared, ports = load_settings(), PortPicker()
             if args.mode == "production":  # replicas take consecutive ports from these
                 extra: dict = {"database_url": args.database_url, "rasa_port": 18005, "actions_port": 18055}
             else:
-                extra = {"rasa_port": free_port(), "actions_port": free_port()}
-            settings = load_settings(home=Path(home), cache_dir=shared.cache_dir, api_port=free_port(),
+                extra = {"rasa_port": ports.free_port(), "actions_port": ports.free_port()}
+            settings = load_settings(home=Path(home), cache_dir=shared.cache_dir, api_port=ports.free_port(),
                                      mode=args.mode, **extra)
             run_setup(settings)
             processes.start(settings, processes.process_specs(settings, model_path(settings)))

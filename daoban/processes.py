@@ -47,27 +47,13 @@ class ProcessSpec:
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment that gives a child process exactly these settings."""
+    """The environment that gives a child process exactly these settings: every one that is set (as a
+    child reads them, ``DAOBAN_<NAME>``), whether it came from the environment or from the caller."""
     env = dict(os.environ)
-    env.update(
-        DAOBAN_HOME=str(settings.home),
-        DAOBAN_CACHE_DIR=str(settings.cache_dir),
-        DAOBAN_HOST=settings.host,
-        DAOBAN_API_PORT=str(settings.api_port),
-        DAOBAN_RASA_PORT=str(settings.rasa_port),
-        DAOBAN_ACTIONS_PORT=str(settings.actions_port),
-        DAOBAN_LOG_LEVEL=settings.log_level,
-        DAOBAN_MODE=settings.mode,
-        DAOBAN_REDIS_URL=settings.redis_url,
-        DAOBAN_REPLICAS=str(settings.replicas),
-        HF_HUB_OFFLINE="1",
-        TOKENIZERS_PARALLELISM="false",
-        PYTHONPATH=str(REPO_ROOT),
-    )
-    if settings.database_url:
-        env["DAOBAN_DATABASE_URL"] = settings.database_url
-    if settings.e5_model_dir:
-        env["DAOBAN_E5_MODEL_DIR"] = str(settings.e5_model_dir)
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"DAOBAN_{name.upper()}"] = str(value)
+    env.update(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", PYTHONPATH=str(REPO_ROOT))
     return env
 
 

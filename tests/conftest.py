@@ -8,13 +8,12 @@ Tests of the real model's behaviour use the converted e5 model instead.
 from __future__ import annotations
 
 import hashlib
-import random
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from daoban.ports import PortPicker
 from daoban.settings import Settings, load_settings
 from index.decision import DecisionPolicy
 from knowledge.database import make_engine, migrate
@@ -60,32 +59,8 @@ def store(tmp_path: Path) -> KnowledgeStore:
     database.dispose()
 
 
-# Listening ports for the instances tests start are drawn below the kernel's ephemeral range (32768 and up
-# here): a port the kernel hands out for outgoing connections may be taken again by the time a server binds
-# it, which once made a Rasa server fail to start.
-LISTEN_PORTS = range(20000, 32000)
-_draw = random.Random()
-_handed_out: set[int] = set()  # not bound until the instance starts: never hand one out twice
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port(consecutive: int = 1) -> int:
-    """A port (the first of ``consecutive`` ones: replica i listens on base + i) that nothing listens on."""
-    for _ in range(200):
-        base = _draw.randrange(LISTEN_PORTS.start, LISTEN_PORTS.stop - consecutive)
-        ports = range(base, base + consecutive)
-        if _handed_out.isdisjoint(ports) and all(_bindable(port) for port in ports):
-            _handed_out.update(ports)
-            return base
-    raise RuntimeError(f"no {consecutive} free consecutive port(s) in {LISTEN_PORTS}")
+_ports = PortPicker()
+free_port = _ports.free_port  # one picker for the whole session: no port is handed out twice
 
 
 def isolated_settings(home: Path) -> Settings:

@@ -72,8 +72,19 @@ def test_rasa_endpoints_follow_the_ports(settings):
     assert str(settings.home) in text
 
 
-def test_children_get_exactly_these_settings(settings):
+def test_children_get_exactly_these_settings(settings, tmp_path, monkeypatch):
     env = processes.settings_env(settings)
     assert env["DAOBAN_HOME"] == str(settings.home)
     assert env["DAOBAN_RASA_PORT"] == str(settings.rasa_port)
     assert env["HF_HUB_OFFLINE"] == "1"
+    # every setting the caller gave reaches the children, not only the usual few (a WeChat token set in code
+    # once left the API without its channel), and each child reads back the same settings
+    from daoban.settings import Settings
+
+    given = settings.model_copy(update={"wechat_token": "tok", "halls_file": tmp_path / "halls.json",
+                                        "handover_reply_minutes": 45})
+    child_env = processes.settings_env(given)
+    for key, value in child_env.items():
+        if key.startswith("DAOBAN_"):
+            monkeypatch.setenv(key, value)
+    assert Settings() == given
