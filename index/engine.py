@@ -24,9 +24,13 @@ from index.dense import DenseIndex, vector_dtype
 from index.documents import SearchDoc, documents_for, kb_user_words
 from index.embedder import Embedder
 from index.errors import BadQuery
+from index.families import Families, Named, family_of
+from index.lexicon import Lexicon
+from index.passages import Found, GuideSearch, passages_of
 from index.sparse import SparseIndex
 from index.spelling import QueryRewriter, Rewrite
-from index.tokens import ChineseTokenizer
+from index.tokens import ChineseTokenizer, default_stop_words
+from index.wording import WordReader, normalise
 from knowledge.schema import CrossProvinceEntry, Item, Record
 from knowledge.store import Changes, KnowledgeStore
 
@@ -83,6 +87,10 @@ class RetrievalEngine:
         self._twins: dict[str, str] = {}
         self._twin_cues: dict[str, frozenset[str]] = {}
         self._context = ContextRules()
+        self._examples: list[str] | None = None
+        self.words = WordReader(Lexicon.load(), default_stop_words())
+        self._families = Families(self.words)
+        self._guide_search = GuideSearch(self.content_words, self.words.lexicon, self._embedder.encode)
         self._docs: list[SearchDoc] = []
         self._vectors = np.zeros((0, embedder.dim), dtype=np.float32)
         self._dense = DenseIndex(np.zeros((0, embedder.dim), dtype=np.float32), embedder.dim)
@@ -187,6 +195,7 @@ class RetrievalEngine:
         """Derived lookups, BM25 and the dense index; ``sparse`` is an index already updated
         for an edit, so only the edited documents were tokenised."""
         self._names = {code: (r.kind, r.name) for code, r in self._records.items()}
+        self._examples = None
         self._twins = {
             r.item_code: r.code for r in self._records.values()
             if isinstance(r, CrossProvinceEntry) and r.item_code in self._records
@@ -258,7 +267,75 @@ class RetrievalEngine:
             named = self._records_naming(ranking.text, ranking.candidates[: policy.max_suggestions])
             if len(named) >= 2:
                 decision, shown = "suggest", named
+        if decision == "answer":
+            rivals = self._family_rivals(ranking)
+            if rivals:
+                decision, shown = "suggest", rivals
         return decision, shown
+
+    def _family_rivals(self, ranking: Ranking) -> list[Candidate]:
+        """The first record's family, when the question fits it without saying which member (``index.families``)."""
+        top = ranking.candidates[0]
+        record = self._records.get(top.code)
+        if record is None:
+            return []
+        asked = normalise(ranking.text)
+        own = (normalise(p) for p in (*record.aliases, *record.questions))
+        matched_own = any(len(p) >= 4 and p in asked for p in own)
+        ranked = [Named(c.code, c.name, c.score) for c in ranking.candidates[:12]]
+        rivals = {n.code for n in self._families.rivals(ranking.text, ranked, matched_own)}
+        return [c for c in ranking.candidates[:12] if c.code in rivals]
+
+    def closeness(self, question: str, labels: list[str]) -> list[float]:
+        """Cosine of ``question`` (as a query) to each label (as a passage): for reading a reply against choices."""
+        if not labels:
+            return []
+        query = self._embedder.encode([self._rewrite(question).text], QUERY)
+        passages = self._embedder.encode(labels, PASSAGE)
+        return [float(v) for v in (passages @ query[0])]
+
+    def passages(self, code: str, question: str) -> list[Found]:
+        """The sentences of one guide that answer ``question``, best first; [] when the guide says nothing of it."""
+        record = self._records.get(code)
+        if record is None:
+            return []
+        return self._guide_search.search(self._rewrite(question).text, passages_of(record), ignore=record.name)
+
+    def content_words(self, text: str) -> list[str]:
+        """The words of ``text`` that carry meaning (no stop words, no glued fillers)."""
+        assert self._tokenizer is not None
+        return self._tokenizer.content_words(text)
+
+    def example_names(self, count: int) -> list[str]:
+        """Names of a few items of this base, for "例如…" hints: short ones of different domains, stable."""
+        with self._lock:
+            if self._examples is None:
+                shortest: dict[str, Item] = {}
+                for record in self._records.values():
+                    if isinstance(record, Item):
+                        held = shortest.get(record.domain)
+                        if held is None or (len(record.name), record.code) < (len(held.name), held.code):
+                            shortest[record.domain] = record
+                self._examples = [r.name for r in sorted(shortest.values(), key=lambda r: (len(r.name), r.code))]
+            return self._examples[:count]
+
+    def family(self, code: str, limit: int = 8) -> list[Record]:
+        """Records whose names share a stem with ``code``'s (居民身份证补领 for 居民身份证首次申领), best match first;
+        found through BM25 over the name, so it costs no embedding and no scan of the base."""
+        record = self._records.get(code)
+        if record is None:
+            return []
+        with self._lock:
+            assert self._sparse is not None
+            scores = self._sparse.scores(record.name)
+            pooled: dict[str, float] = {}
+            self._pool_sparse(scores, pooled)
+            names = self._names
+        ranked = sorted(pooled, key=lambda c: -pooled[c])[:50]
+        # a 跨省通办 entry shares its item's name: it is the same thing done elsewhere, not another member
+        others = [Named(c, names[c][1]) for c in ranked if c in names and names[c][0] != "cross_province"]
+        members = family_of(Named(code, record.name), others)
+        return [r for m in members[:limit] if (r := self._records.get(m.code)) is not None]
 
     def has_content(self, text: str) -> bool:
         """False for questions made only of aspect and filler words ("那要多久？"):

@@ -111,6 +111,20 @@ class ChineseTokenizer:
                 words.extend(f"{_syllables(gram)}#py" for gram in grams)
         return words
 
+    def content_words(self, text: str) -> list[str]:
+        """Words that carry meaning, trimmed of the stop characters jieba glued to them ("内要" → 内, "爸是" → 爸):
+        for matching a question inside one guide, where BM25's exact tokens are too coarse."""
+        self._jieba.check_initialized()
+        words = []
+        for token in self.tokens(text):
+            if token.endswith("#2"):
+                continue
+            known = self._jieba.FREQ.get(token, 0) > 0  # a dictionary word (要求) keeps its characters
+            trimmed = token if known else token.strip("".join(self._stop_chars))
+            if trimmed and not self._is_stop(trimmed):
+                words.append(trimmed)
+        return list(dict.fromkeys(words))
+
     def _is_stop(self, word: str) -> bool:
         return word in self._stop_words or all(ch in self._stop_chars for ch in word)
 

@@ -1,0 +1,116 @@
+"""Which of a few names a short text means, by the words that tell them apart.
+
+Used wherever a citizen's words are read against a small set of known
+names rather than the whole base: a typed reply against the bot's choices
+(``actions.offers``), "那补办呢" against the family of the guide just discussed,
+"公积金怎么提取" against the kinds of 提取 (``index.families``).
+
+What all the names share says nothing about which is meant (居民身份证 of
+居民身份证补领 / 换领): each character and bigram of a name counts by how few
+of the names have it, and citizens' everyday words are read as the guides'
+words (``index.lexicon``). A text that scores two names alike, or leaves much of
+itself unexplained ("社保卡补办" read against 身份证 names), picks none.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+from index.lexicon import Lexicon, Sense
+
+_NOT_WORD = re.compile(r"[\W_]+")
+# what a short reply wraps a choice in ("我在东湖那边", "随他爸的"), beside the tokenizer's stop words
+REPLY_FILLER = ("那边", "这边", "那里", "这里", "那个", "这个", "情况", "一下", "我是", "我们", "的话", "就是", "属于",
+                "应该", "如果是", "要是", "换成", "那么", "吧", "呢", "啊", "呀", "哈", "啦", "哦", "嗯", "的", "是",
+                "我", "在", "了", "选", "要", "办", "那", "这", "个", "种", "家", "去", "想", "吗", "么")
+REST_MAX_CHARS = 2  # content a pick may leave unexplained (a stray character; 社保卡 is a thing of its own)
+# How much of a name's own words a text must say: a question may name its member by one character of its own
+# (补 of 补领 beside 换领); a short reply, which has nothing else to go by, by a word (a bigram or an official one)
+FAVOUR_ENOUGH = 1.0
+PICK_ENOUGH = 2.0
+
+
+def normalise(text: str) -> str:
+    """NFKC, lower case, without punctuation, symbols or spaces."""
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text or "")).lower()
+
+
+class WordReader:
+    def __init__(self, lexicon: Lexicon, stop_words: Iterable[str] = ()):
+        self.lexicon = lexicon
+        self._filler = sorted({*REPLY_FILLER, *(w for w in stop_words if len(w) <= 3)}, key=len, reverse=True)
+
+    def pick(self, text: str, names: Sequence[str]) -> int | None:
+        """The index of the one name a short ``text`` means, by its words and nothing else it says, or None."""
+        said = normalise(text)
+        titles = [normalise(n) for n in names]
+        best = self._best(said, titles, enough=PICK_ENOUGH)
+        if best is None:
+            return None
+        senses = self.lexicon.senses(said)
+        explained = set(titles[best])
+        for sense in senses:
+            if sense.official in titles[best]:
+                explained |= set(sense.said)
+        rest = self.unexplained(said, explained)
+        if len(rest) > REST_MAX_CHARS or any(_names_another_thing(s, rest, titles) for s in senses):
+            return None
+        return best
+
+    def favours(self, text: str, names: Sequence[str]) -> int | None:
+        """The index of the name whose own words ``text`` says clearly more than any other's, or None;
+        the rest of ``text`` may say anything (a question is longer than a reply)."""
+        return self._best(normalise(text), [normalise(n) for n in names])
+
+    def _best(self, said: str, titles: Sequence[str], enough: float = FAVOUR_ENOUGH) -> int | None:
+        if not said or not titles:
+            return None
+        scores = overlaps(said, {s.official for s in self.lexicon.senses(said)}, titles)
+        best = max(range(len(scores)), key=scores.__getitem__)
+        runner_up = max((s for i, s in enumerate(scores) if i != best), default=0.0)
+        if scores[best] < enough or scores[best] < 1.5 * runner_up or scores[best] == runner_up:
+            return None
+        return best
+
+    def unexplained(self, said: str, explained: set[str]) -> str:
+        """What of ``said`` is neither in ``explained`` nor filler."""
+        rest = "".join(ch for ch in said if ch not in explained)
+        for word in self._filler:
+            rest = rest.replace(word, "")
+        return rest
+
+
+def overlaps(said: str, officials: set[str], parts: Sequence[str]) -> list[float]:
+    """How much of each part the text says.
+
+    The text's own characters (1) and bigrams (2) found in a part, each divided
+    by how many parts have it: what every part has tells none apart and counts
+    nothing, what one part alone has counts fully. An official word the text's
+    everyday words may mean counts (2) for the parts it is part of, or that are
+    part of it ("补" of 补领), shared the same way; it is matched whole, so
+    租赁住房 (for 租房) does not lend its 住房 to 偿还住房贷款.
+    """
+    units = [[*set(p), *{p[i:i + 2] for i in range(len(p) - 1)}] for p in parts]
+    spread: dict[str, int] = {}
+    for own in units:
+        for unit in own:
+            spread[unit] = spread.get(unit, 0) + 1
+    meant = {o: [i for i, p in enumerate(parts) if o in p or p in o] for o in officials}
+    scores = []
+    for index, own in enumerate(units):
+        score = 0.0
+        for unit in own:
+            if unit in said and (spread[unit] < len(parts) or len(parts) == 1):
+                score += len(unit) / spread[unit]
+        for where in meant.values():
+            if index in where and (len(where) < len(parts) or len(parts) == 1):
+                score += 2.0 / len(where)
+        scores.append(score)
+    return scores
+
+
+def _names_another_thing(sense: Sense, rest: str, titles: Sequence[str]) -> bool:
+    """"驾照丢了" read against 身份证 names: 驾照 is left unexplained and means something no name is about."""
+    return all(ch in rest for ch in sense.said) and not any(sense.official in title for title in titles)

@@ -1,0 +1,58 @@
+"""Families of items (index/families.py) and the words that tell their members apart (index/wording.py)."""
+
+from index.families import Families, Named, family_of, stem
+from index.lexicon import Lexicon
+from index.tokens import default_stop_words
+from index.wording import WordReader
+
+
+def _families() -> Families:
+    return Families(WordReader(Lexicon.load(), default_stop_words()))
+
+
+EXTRACTION = [
+    Named("F-1", "住房公积金提取（租房）", 1.25), Named("F-2", "住房公积金提取（购房）", 1.13),
+    Named("F-4", "住房公积金提取（偿还住房贷款）", 1.03), Named("F-3", "住房公积金提取（退休销户）", 0.96),
+    Named("X-9", "灵活就业人员自愿缴存住房公积金", 0.85),
+]
+
+
+def test_a_stem_makes_a_family_only_when_it_tells_something():
+    assert stem("住房公积金提取（租房）", "住房公积金提取（购房）") == "住房公积金提取"
+    assert stem("个体工商户设立登记", "有限责任公司设立登记") == "设立登记"
+    assert stem("居住证申领", "居住证签注") == "居住证"
+    assert stem("个体工商户设立登记", "社会团体成立登记") == ""  # 立登记: only a generic word and a character
+    assert stem("居住证申领", "居住登记") == ""
+    # the family is everything about 住房公积金; how close each ranks decides whom a question is asked about
+    assert [n.code for n in family_of(EXTRACTION[0], EXTRACTION[1:])] == ["F-2", "F-4", "F-3", "X-9"]
+
+
+def test_a_question_that_names_the_family_but_not_the_member_is_asked():
+    rivals = _families().rivals("公积金怎么提取", EXTRACTION)
+    assert [n.code for n in rivals] == ["F-1", "F-2", "F-4", "F-3"]
+
+
+def test_a_question_that_says_which_member_is_answered():
+    assert _families().rivals("我在租房住，公积金怎么提取", EXTRACTION) == []
+    # an editor's own phrasing of the first member, contained in the question, settles it too
+    assert _families().rivals("公积金怎么提取", EXTRACTION, matched_own=True) == []
+
+
+def test_members_far_behind_the_first_are_no_rivals():
+    far = [EXTRACTION[0], Named("F-2", "住房公积金提取（购房）", 1.0)]
+    assert _families().rivals("公积金怎么提取", far) == []
+
+
+def test_what_every_name_has_tells_none_apart():
+    words = WordReader(Lexicon.load(), default_stop_words())
+    names = ["居民身份证首次申领", "居民身份证换领", "临时居民身份证申领", "居民身份证补领"]
+    assert words.favours("临江区换领身份证几点开门", names) == 1  # 临 of 临江区 is no vote for 临时
+    assert words.favours("身份证", names) is None
+
+
+def test_a_short_reply_picks_a_name_only_when_little_of_it_is_left_unexplained():
+    words = WordReader(Lexicon.load(), default_stop_words())
+    names = ["居民身份证首次申领", "居民身份证换领", "居民身份证补领"]
+    assert words.pick("那补办呢", names) == 2
+    assert words.pick("社保卡补办呢", names) is None
+    assert words.favours("我身份证丢了在外地，想问问怎么补一张", names) == 2  # a question may say more
