@@ -58,7 +58,7 @@ stop:
 	@if [ -x $(APP_PY) ]; then $(DAOBAN) stop; else echo "nothing to stop"; fi
 
 validate: venvs
-	cd bot && RASA_TELEMETRY_ENABLED=false HOME=$(CACHE)/rasa-state/home $(RASA_VENV)/bin/rasa data validate \
+	cd bot && RASA_TELEMETRY_ENABLED=false HOME=$(CACHE)/rasa-state/home PYTHONPATH=. $(RASA_VENV)/bin/rasa data validate \
 	  --config config.yml --domain domain --data data --fail-on-warnings
 
 conversations: setup

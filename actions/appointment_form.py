@@ -17,18 +17,22 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answers import FORM, OTHER
 from actions.booking_draft import FIELDS, TIME_HINT, DraftContext, ItemChoice, Message, halls_for, read_turn
+from actions.booking_lookup import OWN_BOOKING
 from actions.engine_provider import default_source
 from actions.hall_provider import HallServices, default_hall
-from hall.dates import format_day
+from actions.offers import parse_payload
+from actions.speech import say_text
+from hall.dates import format_day, parse_part_of_day
 from hall.errors import BookingRefused, HallError
 from hall.privacy import mask_phone
 from index.live import EngineSource
-from knowledge.schema import Item
+from knowledge.schema import Bundle, Item
 
 logger = logging.getLogger(__name__)
 
-FORM = "appointment_form"
+FORM_NAME = "appointment_form"
 DATE_CHOICES = 5
 _BOOKING_WORDS = re.compile(r"(预约|约个号|约号|挂个号|挂号|取号|排号|我想|我要|帮我|想要|一下|可以|能不能|吗|呢|[，。！？,.!?\s])")
 
@@ -51,9 +55,10 @@ class _HallAction(Action, ABC):
     def source(self) -> EngineSource:
         return self._source or default_source()
 
-    def item(self, code: str | None) -> Item | None:
+    def item(self, code: str | None) -> Item | Bundle | None:
+        """What can be booked: an item, or a 一件事 bundle (one window takes the whole event)."""
         record = self.source.engine().record(code) if code else None
-        return record if isinstance(record, Item) else None
+        return record if isinstance(record, (Item, Bundle)) else None
 
 
 class ValidateAppointmentForm(_HallAction):
@@ -61,7 +66,7 @@ class ValidateAppointmentForm(_HallAction):
         return "validate_appointment_form"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        activating = tracker.active_loop_name != FORM
+        activating = tracker.active_loop_name != FORM_NAME
         requested = None if activating else tracker.get_slot("requested_slot")
         values = {} if activating else {name: tracker.get_slot(name) for name in (*FIELDS, TIME_HINT)}
         now = self.hall.now()
@@ -71,6 +76,7 @@ class ValidateAppointmentForm(_HallAction):
             find_item=lambda text: self._find_item(text, spans),
             open_slots=lambda code, day: self.hall.bookings.open_slots(code, day, now.date()),
             current_item=tracker.get_slot("item_code"),
+            examples=self.source.engine().example_names(2),
         )
         message = Message(
             text=(tracker.latest_message.get("text") or "").strip(),
@@ -80,9 +86,10 @@ class ValidateAppointmentForm(_HallAction):
         )
         outcome = read_turn(values, requested, message, context)
         for note in outcome.notes[:-1]:
-            dispatcher.utter_message(text=note)
+            say_text(dispatcher, note, FORM)
         if outcome.notes:
-            dispatcher.utter_message(text=outcome.notes[-1], buttons=outcome.buttons or None)
+            about = tuple(parse_payload(b["payload"])[1].get("item_code", "") for b in outcome.buttons)
+            say_text(dispatcher, outcome.notes[-1], FORM, outcome.buttons, about=tuple(c for c in about if c))
         updates = dict(outcome.updates)
         if activating:  # a new booking starts from nothing but what this message says
             updates = {name: None for name in (*FIELDS, TIME_HINT)} | updates
@@ -96,10 +103,12 @@ class ValidateAppointmentForm(_HallAction):
         if len(rest) < 2 or not engine.has_content(rest):
             return ItemChoice()
         result = engine.search(rest)
-        items = [c for c in result.shown if c.kind == "item"]
-        if result.decision == "answer" and items:
-            return ItemChoice(code=items[0].code)
-        return ItemChoice(choices=[(c.code, c.name) for c in items[:4]])
+        shown = [c for c in result.shown if c.kind in ("item", "bundle")]
+        if result.decision == "answer" and shown:
+            return ItemChoice(code=shown[0].code)
+        # not sure which: the likeliest as choices (the citizen can still type the name), never a blank question
+        ranked = shown or [c for c in result.candidates if c.kind in ("item", "bundle")]
+        return ItemChoice(choices=[(c.code, c.name) for c in ranked[:4]])
 
 
 def _without_entities(text: str, entities: list[dict[str, Any]]) -> str:
@@ -109,6 +118,28 @@ def _without_entities(text: str, entities: list[dict[str, Any]]) -> str:
     return text
 
 
+class ActionAskAppointmentItem(_HallAction):
+    def name(self) -> str:
+        return "action_ask_appointment_item"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        if _choices_offered_this_turn(tracker):  # "您要预约办理的是哪一项？" with the likely items was just asked
+            return []
+        examples = "、".join(f"“{name}”" for name in self.source.engine().example_names(2))
+        hint = f"，例如{examples}" if examples else ""
+        say_text(dispatcher, f"请问您要预约办理什么事项？请直接输入事项名称{hint}。", FORM)
+        return []
+
+
+def _choices_offered_this_turn(tracker: Tracker) -> bool:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot" and (event.get("data") or {}).get("buttons"):
+            return True
+    return False
+
+
 class ActionAskAppointmentHall(_HallAction):
     def name(self) -> str:
         return "action_ask_appointment_hall"
@@ -116,10 +147,9 @@ class ActionAskAppointmentHall(_HallAction):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         item = self.item(tracker.get_slot("appointment_item"))
         halls = halls_for(item, self.hall.bookings.halls())
-        dispatcher.utter_message(
-            text=f"请问您想到哪个大厅办理【{item.name if item else '该事项'}】？",
-            buttons=[{"title": h.name, "payload": '/inform{"district":"%s"}' % h.district} for h in halls],
-        )
+        say_text(dispatcher, f"请问您想到哪个大厅办理【{item.name if item else '该事项'}】？", FORM,
+                 [{"title": h.name, "payload": '/inform{"district":"%s"}' % h.district} for h in halls],
+                 about=(item.code,) if item else ())
         return []
 
 
@@ -141,10 +171,9 @@ class ActionAskAppointmentDate(_HallAction):
                     break
         except HallError:
             logger.warning("hall %s could not list its days", hall_code)
-        dispatcher.utter_message(
-            text="请问您想哪天去？可以点选，也可以说“明天”“下周三”“11月25日”。",
-            buttons=[{"title": format_day(d), "payload": '/inform{"date":"%s"}' % d.isoformat()} for d in days],
-        )
+        say_text(dispatcher, "请问您想哪天去？可以点选，也可以说“明天”“下周三”“11月25日”。", FORM,
+                 [{"title": format_day(d), "payload": '/inform{"date":"%s"}' % d.isoformat()} for d in days],
+                 about=_booked_code(tracker))
         return []
 
 
@@ -156,12 +185,16 @@ class ActionAskAppointmentSlot(_HallAction):
         day = date.fromisoformat(tracker.get_slot("appointment_date"))
         now = self.hall.now()
         available = self.hall.bookings.open_slots(tracker.get_slot("appointment_hall"), day, now.date())
-        buttons = [
-            {"title": f"{a.slot.label}（余{a.left}）", "payload": '/inform{"time":"%s"}' % a.slot.label}
-            for a in available
-            if not a.full and not (day == now.date() and a.slot.start <= now.time())
-        ]
-        dispatcher.utter_message(text=f"{format_day(day)}可预约的时段如下，请选择：", buttons=buttons)
+        open_now = [a for a in available if not a.full and not (day == now.date() and a.slot.start <= now.time())]
+        # "上午" said before: only the morning's slots (the hint stays until a slot is chosen)
+        part = parse_part_of_day(tracker.get_slot(TIME_HINT) or "")
+        in_part = [a for a in open_now if part is None or a.slot.part_of_day == part]
+        shown = in_part or open_now
+        when = ("上午" if part == "morning" else "下午") if part and in_part else ""
+        buttons = [{"title": f"{a.slot.label}（余{a.left}）", "payload": '/inform{"time":"%s"}' % a.slot.label}
+                   for a in shown]
+        say_text(dispatcher, f"{format_day(day)}{when}可预约的时段如下，请选择（可回复序号）：", FORM, buttons,
+                 about=_booked_code(tracker))
         return []
 
 
@@ -170,11 +203,15 @@ class ActionAskAppointmentConfirmed(_HallAction):
         return "action_ask_appointment_confirmed"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        dispatcher.utter_message(
-            text="请核对预约信息：\n" + _summary(self, tracker) + "\n确认提交吗？",
-            buttons=[{"title": "确认预约", "payload": "/affirm"}, {"title": "修改", "payload": "/deny"}],
-        )
+        say_text(dispatcher, "请核对预约信息：\n" + _summary(self, tracker) + "\n确认提交吗？", FORM,
+                 [{"title": "确认预约", "payload": "/affirm"}, {"title": "修改", "payload": "/deny"}],
+                 about=_booked_code(tracker))
         return []
+
+
+def _booked_code(tracker: Tracker) -> tuple[str, ...]:
+    code = tracker.get_slot("appointment_item")
+    return (code,) if code else ()
 
 
 def _summary(action: _HallAction, tracker: Tracker) -> str:
@@ -209,19 +246,19 @@ class ActionBookAppointment(_HallAction):
             )
         except BookingRefused as refused:
             # someone took the last place between the question and the confirmation: choose again
-            dispatcher.utter_message(text=refused.message)
+            say_text(dispatcher, refused.message, FORM)
             field = {"slot_full": "appointment_slot", "no_such_slot": "appointment_slot"}.get(refused.reason, "appointment_date")
-            return [SlotSet(field, None), SlotSet("appointment_confirmed", None), FollowupAction(FORM)]
+            return [SlotSet(field, None), SlotSet("appointment_confirmed", None), FollowupAction(FORM_NAME)]
         hall = self.hall.bookings.hall(booking.hall_code)
-        dispatcher.utter_message(
-            text=(
-                f"预约成功！预约号：{booking.reference}\n{booking.describe()}\n地址：{hall.address}\n"
-                f"预约人：{booking.name}，手机：{booking.masked_phone}\n"
-                "请按时携带材料到场；如需查询或取消，请说“查询预约”或“取消预约”，并提供预约号和手机号。"
-            ),
-            buttons=[{"title": "所需材料", "payload": '/ask_materials{"item_code":"%s"}' % booking.item_code}],
+        say_text(
+            dispatcher,
+            f"预约成功！预约号：{booking.reference}\n{booking.describe()}\n地址：{hall.address}\n"
+            f"预约人：{booking.name}，手机：{booking.masked_phone}\n"
+            "请按时携带材料到场；在本对话中说“查询预约”或“取消预约”即可，换个地方查询需提供预约号和手机号。",
+            "booked", [{"title": "所需材料", "payload": '/ask_materials{"item_code":"%s"}' % booking.item_code}],
+            about=(booking.item_code,),
         )
-        return [*cleared_booking_slots(), SlotSet("item_code", booking.item_code)]
+        return [*cleared_booking_slots(), SlotSet("item_code", booking.item_code), SlotSet(OWN_BOOKING, booking.reference)]
 
 
 class ActionLeaveBooking(Action):
@@ -229,5 +266,5 @@ class ActionLeaveBooking(Action):
         return "action_leave_booking"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        dispatcher.utter_message(text="好的，已退出预约，填写的信息没有保存。还有什么可以帮您？")
+        say_text(dispatcher, "好的，已退出预约，填写的信息没有保存。还有什么可以帮您？", OTHER)
         return cleared_booking_slots()

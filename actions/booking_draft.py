@@ -27,7 +27,7 @@ from hall.dates import format_day, parse_clock, parse_date, parse_part_of_day
 from hall.errors import BookingRefused
 from hall.halls import Hall
 from hall.privacy import find_mobile, normalise_phone
-from knowledge.schema import Item
+from knowledge.schema import Bundle, Item
 
 FIELDS = (
     "appointment_item",
@@ -48,6 +48,7 @@ INTERRUPTIONS = frozenset({
 _NAME_PREFIX = re.compile(r"^(我的?(名字|姓名)(是|叫)?|(名字|姓名)(改成|改为|是|叫|写)?|我叫|我是|叫)[:：\s]*")
 _NAME_CHANGE = re.compile(r"(名字|姓名)(改成|改为|应该是|是)[:：\s]*(\S+)")
 _NAME = re.compile(r"^[\u4e00-\u9fff·A-Za-z]{2,20}$")
+_DIGIT_RUN = re.compile(r"\d[\d\s\-.]{5,}\d")  # something like a phone number, right or wrong
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,11 @@ class DraftContext:
     today: date
     now: datetime
     halls: list[Hall]
-    item: Callable[[str], Item | None]
+    item: Callable[[str], Item | Bundle | None]
     find_item: Callable[[str], ItemChoice]
     open_slots: Callable[[str, date], list[SlotAvailability]]  # raises BookingRefused for a day that can't be booked
     current_item: str | None = None
+    examples: list[str] = field(default_factory=list)  # names of the base's guides, for "例如…"
 
 
 @dataclass
@@ -83,9 +85,9 @@ class TurnOutcome:
     buttons: list[dict[str, str]] = field(default_factory=list)
 
 
-def halls_for(item: Item | None, halls: list[Hall]) -> list[Hall]:
-    """Halls that take this item: those of the districts its guide lists (all when it lists none)."""
-    offered = {v.district for v in item.districts} if item else set()
+def halls_for(item: Item | Bundle | None, halls: list[Hall]) -> list[Hall]:
+    """Halls that take this item: those of the districts its guide lists (all when it lists none, as a bundle)."""
+    offered = {v.district for v in item.districts} if isinstance(item, Item) else set()
     return [
         h for h in halls
         if (not offered or h.district in offered) and (h.items is None or item is None or item.code in h.items)
@@ -133,7 +135,9 @@ class _Draft:
         item = self.ctx.item(code)
         if item is None:
             if self.requested == "appointment_item":
-                self.set("appointment_item", None, "预约只能按具体事项办理，请告诉我事项名称，例如“居住证申领”。")
+                examples = "、".join(f"“{name}”" for name in self.ctx.examples)
+                self.set("appointment_item", None,
+                         "预约只能按具体事项办理，请告诉我事项名称" + (f"，例如{examples}。" if examples else "。"))
             return
         if not halls_for(item, self.ctx.halls):
             self.set("appointment_item", None, f"【{item.name}】暂不支持在政务服务中心预约，可说“转人工”咨询。")
@@ -202,7 +206,9 @@ class _Draft:
         said = self.message.entities.get("phone")
         if said is None and self.requested == "appointment_phone":
             said = find_mobile(self.message.text)
-            if said is None and self.message.intent not in INTERRUPTIONS:
+            # a wrong number is still a number: whatever NLU made of "1381234567", it answers the question asked
+            tried = _DIGIT_RUN.search(self.message.text) is not None
+            if said is None and (tried or self.message.intent not in INTERRUPTIONS):
                 self.set("appointment_phone", None, "请填写11位的中国大陆手机号码，用于接收预约提醒。")
                 return
         if said:

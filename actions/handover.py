@@ -1,10 +1,17 @@
-"""Handing a conversation to a person (帮办代办) with everything they need.
+"""Handing a conversation to a person (帮办代办) with everything they need — when the citizen means it.
 
 A ticket carries the transcript (masked by the hall package before it is
 stored), the item and district under discussion and the materials the citizen
-said they lack, so the person who picks it up never has to ask again. After
-the hand-over the bot pauses the conversation: until a person hands it back,
-what the citizen writes is for that person, not for the bot.
+said they lack, so the person who picks it up never has to ask again. Who
+holds the conversation afterwards is the ticket's state, which the service
+reads for every message (``service.conversation``); Rasa's own tracker is not
+paused, so a closed ticket leaves nothing behind that could keep the bot quiet.
+
+A ticket is opened only on an explicit request (转人工, 人工客服, 找工作人员,
+a tap or a yes on the bot's offer of a person) or for door-to-door service.
+"咋整", "办不了" and "能找人代办吗" are read as questions first: NLU hears a
+plea for help in them, but a guide usually answers them. When no guide does,
+the bot offers a person and lets the citizen decide.
 """
 
 from __future__ import annotations
@@ -15,11 +22,14 @@ from datetime import tzinfo
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answers import HANDOVER
 from actions.engine_provider import default_source
 from actions.hall_provider import HallServices, default_hall
+from actions.item_actions import ItemConversation
+from actions.speech import say_text
 from hall.tickets import Ticket
 from index.live import EngineSource
 from knowledge.schema import Item
@@ -36,6 +46,14 @@ REASON_TEXTS = {
 LACKING_CUES = ("没有", "没带", "缺", "丢了", "丢失", "找不到", "不全", "弄丢", "过期", "没办")
 _MATERIAL_NOISE = re.compile(r"(原件|复印件|及复印件|和复印件|（.*?）|\(.*?\))")
 _CANNOT_GET_DONE = ("办不成", "办不了", "办不下来", "卡住", "被退回")
+# Words that ask for a person, not for an answer
+PERSON_WORDS = ("人工", "真人", "工作人员", "客服", "坐席", "活人", "值班", "负责人", "领导", "投诉", "找个人", "换个人",
+                "转个人", "有没有人", "来个人", "帮办")
+
+
+def asks_for_person(text: str) -> bool:
+    """An explicit request: the offer's button or a yes to it (a payload), or words that ask for a person."""
+    return text.startswith("/") or any(word in text for word in PERSON_WORDS)
 
 
 def transcript(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -96,7 +114,7 @@ def open_handover(
     dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, hall: HallServices, source: EngineSource,
     channel: str = "web",
 ) -> list[dict[str, Any]]:
-    """Open (or find) the sender's ticket, tell the citizen, and pause the bot."""
+    """Open (or find) the sender's ticket and tell the citizen."""
     code = tracker.get_slot("item_code")
     record = source.engine().record(code) if code else None
     item = record if isinstance(record, Item) else None
@@ -114,9 +132,9 @@ def open_handover(
         now=now,
         reply_within=hall.reply_within,
     )
-    dispatcher.utter_message(text=handover_text(ticket, now.tzinfo))
+    say_text(dispatcher, handover_text(ticket, now.tzinfo), HANDOVER, about=(record.code,) if record else ())
     logger.info("handover %s for sender %s (%s)", ticket.number, tracker.sender_id, reason)
-    return [SlotSet("handover_ticket", ticket.number), ConversationPaused()]
+    return [SlotSet("handover_ticket", ticket.number), SlotSet("failures", 0.0)]
 
 
 class ActionHandover(Action):
@@ -129,6 +147,19 @@ class ActionHandover(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        reason = handover_reason(intent, tracker.latest_message.get("text") or "")
+        text = (tracker.latest_message.get("text") or "").strip()
+        source = self._source or default_source()
+        def hall() -> HallServices:  # made only when needed
+            return self._hall or default_hall()
+
+        if not asks_for_person(text):
+            conversation = ItemConversation(source.engine(), tracker, dispatcher, hall, offer_person=True)
+            if intent != "door_to_door":
+                return conversation.respond()
+            # "能上门办吗" is a request for a service: what the guide in context says of it, else a person
+            quoted = conversation.quote_current_guide()
+            if quoted is not None:
+                return quoted
+        reason = handover_reason(intent, text)
         channel = (tracker.get_latest_input_channel() or "web")
-        return open_handover(dispatcher, tracker, reason, self._hall or default_hall(), self._source or default_source(), channel)
+        return open_handover(dispatcher, tracker, reason, hall(), source, channel)

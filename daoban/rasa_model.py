@@ -19,7 +19,7 @@ from daoban.settings import Settings
 logger = logging.getLogger(__name__)
 
 RASA_VERSION = "3.6.21"
-TRAINING_INPUTS = ("config.yml", "domain", "data")
+TRAINING_INPUTS = ("config.yml", "domain", "data", "components")
 
 
 def training_files(bot_dir: Path) -> list[Path]:
@@ -54,6 +54,8 @@ def rasa_env(settings: Settings, state: Path) -> dict[str, str]:
         RASA_CACHE_DIRECTORY=str(state / "training-cache"),
         TF_CPP_MIN_LOG_LEVEL="2",
         PYTHONHASHSEED="0",
+        # the pipeline's own components (bot/components) are imported by module path
+        PYTHONPATH=os.pathsep.join(p for p in (str(settings.bot_dir), os.environ.get("PYTHONPATH", "")) if p),
     )
     return env
 

@@ -249,6 +249,17 @@ class BookingBook:
         with self._engine.connect() as connection:
             return _to_booking(connection, _matching_row(connection, reference, phone))
 
+    def held_by(self, reference: str, sender_id: str) -> Booking:
+        """The booking ``sender_id`` made under ``reference``: a conversation's own booking needs no phone to be
+        found again; anyone else's is ``BookingNotFound``, exactly like a wrong reference."""
+        with self._engine.connect() as connection:
+            row = connection.execute(select(BookingRow).where(
+                BookingRow.reference == (reference or "").strip().upper(), BookingRow.sender_id == sender_id,
+            )).first()
+            if row is None:
+                raise BookingNotFound()
+            return _to_booking(connection, row)
+
     def cancel(self, reference: str, phone: str, now: datetime) -> Booking:
         """Cancel and give the place back, in one transaction; a second cancel raises ``BookingAlreadyCancelled``."""
         stamp = to_utc(now)

@@ -15,11 +15,12 @@ Every text is masked (``hall.privacy.mask_text``) before it is stored.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import unicodedata
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, get_args
@@ -40,7 +41,9 @@ DECISIONS: tuple[str, ...] = get_args(Decision)
 RECEIVED_ROLES = ("bot", "agent", "system")  # what a citizen is told, and so may rate
 MAX_REASON_CHARS = 200
 EXAMPLES_PER_GROUP = 3
+KIND_CHARS = 16
 _SCAN_BATCH = 500
+_TURN_MESSAGES = 10  # a bot turn is a few messages at most
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
@@ -62,6 +65,9 @@ class JournalMessage:
     item_code: str | None
     item_version: int | None
     at: datetime
+    kind: str | None = None
+    buttons: tuple[tuple[str, str], ...] = ()  # (title, payload) of each choice a bot message offered
+    about: tuple[str, ...] = ()  # codes of the records a bot message answered from or offered
 
 
 @dataclass(frozen=True)
@@ -101,10 +107,17 @@ class ChatJournal:
     # ---- writing -----------------------------------------------------------
 
     def record(self, sender_id: str, channel: str, role: str, text: str, item_code: str | None = None,
-               item_version: int | None = None, *, now: datetime) -> str:
-        """Keep one message (masked); its id. ``at`` is moved past the sender's last message if it would tie."""
+               item_version: int | None = None, *, now: datetime, kind: str | None = None,
+               buttons: Sequence[tuple[str, str]] = (), about: Sequence[str] = ()) -> str:
+        """Keep one message (masked); its id. ``at`` is moved past the sender's last message if it would tie.
+
+        ``kind``, ``about`` (record codes) and ``buttons`` (title, payload) describe a bot message: what it did,
+        about which records, and the choices it offered.
+        """
         if role not in ROLES:
             raise InvalidEntry(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        if kind is not None and len(kind) > KIND_CHARS:
+            raise InvalidEntry(f"kind has at most {KIND_CHARS} characters, got {kind!r}")
         stamp = to_utc(now)
         message_id = self._ids()
         with write_transaction(self._engine) as connection:
@@ -113,7 +126,9 @@ class ChatJournal:
                 stamp = last + timedelta(microseconds=1)
             connection.execute(insert(ChatLogRow).values(
                 id=message_id, sender_id=sender_id, channel=channel, role=role, text=mask_text(text or ""),
-                item_code=item_code, item_version=item_version, at=stamp,
+                item_code=item_code, item_version=item_version, at=stamp, kind=kind,
+                buttons=json.dumps([{"title": t, "payload": p} for t, p in buttons], ensure_ascii=False) if buttons else None,
+                about=json.dumps(list(about)) if about else None,
             ))
         return message_id
 
@@ -152,6 +167,23 @@ class ChatJournal:
                  .order_by(ChatLogRow.at.desc(), ChatLogRow.id.desc()).limit(_positive(limit, "limit")))
         with self._engine.connect() as connection:
             return [_message(row) for row in reversed(connection.execute(query).all())]
+
+    def pending_choices(self, sender_id: str) -> tuple[tuple[str, str], ...]:
+        """The choices (title, payload) of the bot's last turn, while nobody has said anything since.
+
+        The citizen's next message may answer them by typing ("第二个"); once the
+        citizen, a person or the service has spoken, they are stale and none are pending.
+        """
+        query = (select(ChatLogRow.role, ChatLogRow.buttons).where(ChatLogRow.sender_id == sender_id)
+                 .order_by(ChatLogRow.at.desc(), ChatLogRow.id.desc()).limit(_TURN_MESSAGES))
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        turn = []
+        for row in rows:  # newest first: the bot's messages back to what came before them
+            if row.role != "bot":
+                break
+            turn.append(row)
+        return tuple(choice for row in reversed(turn) for choice in _buttons(row.buttons))
 
     def after(self, sender_id: str, after_id: str | None, roles: Collection[str] = ROLES,
               limit: int = 100) -> list[JournalMessage]:
@@ -265,7 +297,15 @@ def _distinct(texts: Iterable[str]) -> tuple[str, ...]:
 
 def _message(row: Row) -> JournalMessage:
     return JournalMessage(id=row.id, sender_id=row.sender_id, channel=row.channel, role=row.role, text=row.text,
-                          item_code=row.item_code, item_version=row.item_version, at=from_db(row.at))
+                          item_code=row.item_code, item_version=row.item_version, at=from_db(row.at),
+                          kind=row.kind, buttons=_buttons(row.buttons),
+                          about=tuple(json.loads(row.about)) if row.about else ())
+
+
+def _buttons(stored: str | None) -> tuple[tuple[str, str], ...]:
+    if not stored:
+        return ()
+    return tuple((str(b.get("title", "")), str(b.get("payload", ""))) for b in json.loads(stored))
 
 
 def _positive(value: int, name: str) -> int:

@@ -1,4 +1,4 @@
-"""Database tables of what was said and how it was rated (migration 0005).
+"""Database tables of what was said and how it was rated (migrations 0005 and 0007).
 
 A ``DeclarativeBase`` of its own, like the hall's and the accounts': the journal
 shares the database and the Alembic chain but nothing else. Every text is
@@ -9,7 +9,9 @@ UTC (see ``hall.tables.to_utc``).
   is a uuid4 hex, handed to the web page so a citizen can rate a bot message
   and poll for what a person said after it. Within one sender's conversation
   ``at`` never repeats or goes back (``ChatJournal.record`` moves a message that
-  would tie to one microsecond after the last), so ``(at, id)`` orders it.
+  would tie to one microsecond after the last), so ``(at, id)`` orders it. A
+  bot message also keeps its kind (answer, clarify, form …) and the choices it
+  offered (JSON ``[{"title", "payload"}]``), which the next typed reply is read against.
 - ``ratings``: 有用 / 没用 on a message the citizen received; rating again replaces it.
 - ``unanswered``: questions the bot declined; ``key`` is the question normalised
   (no punctuation or spaces, NFKC, lower case) so that the editors' to-do list
@@ -41,6 +43,9 @@ class ChatLogRow(Base):
     item_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     item_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    kind: Mapped[str | None] = mapped_column(String(16), nullable=True)  # a bot message's kind (migration 0007)
+    buttons: Mapped[str | None] = mapped_column(Text, nullable=True)  # the choices it offered, as JSON
+    about: Mapped[str | None] = mapped_column(Text, nullable=True)  # codes of the records it answered or offered
 
 
 class RatingRow(Base):

@@ -1,9 +1,22 @@
 """One citizen message through the service, whatever the channel: the web chat and WeChat take the same path.
 
 The sender's rate is checked, the message is kept in the journal (masked),
-and it goes to the person holding the conversation (a handover ticket waiting
-or taken) or else to the bot, whose replies are journaled with the guide they
-cite. Channels differ only in how they show the result.
+and it goes to whoever holds the conversation:
+
+- a person, while a hand-over ticket is *taken*: the message is the ticket's;
+- the bot otherwise. While a ticket still *waits* for a person, the citizen
+  may go on asking the bot (the ticket stays open and keeps every message);
+  a message the bot cannot answer then gets an acknowledgement instead.
+
+Before the bot reads a typed message it is read against the choices of the
+bot's last turn (``actions.offers``): "第二个", "补办的" or "2" on WeChat mean
+what tapping that choice would have meant. The choices are kept with the bot's
+messages in the journal, so every API worker and a restarted one read the same.
+Whatever the reading, the bot also gets the pending choices as metadata, for
+a reply that asks about them ("要带啥" after "您是想办理哪一项").
+
+Each bot message is journaled with the guide it cites, its kind (answer,
+clarify, form …, as the action said) and its choices.
 """
 
 from __future__ import annotations
@@ -16,6 +29,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from actions.offers import Choice, OfferReader
 from hall.privacy import mask_text
 from hall.tickets import Ticket, TicketDesk
 from journal.log import ChatJournal
@@ -26,6 +40,10 @@ from service.rasa_client import RasaClient
 from service.schemas import Button, ChatMessage
 
 logger = logging.getLogger(__name__)
+
+META_KEY = "daoban"  # what actions.speech puts in a message's custom JSON
+WAITING_NOTE = "您的留言已转给工作人员（工单 {number}），请稍候；在此期间也可以继续向我提问。"
+UNANSWERED_KINDS = frozenset({"decline"})
 
 
 @dataclass(frozen=True)
@@ -41,36 +59,69 @@ class Conversations:
     journal: ChatJournal
     names: GuideNames
     limit: SenderRateLimit
+    reader: OfferReader | None = None
 
-    async def take(self, sender_id: str, channel: str, text: str, *, bot_text: str | None = None) -> Turn:
-        """``text`` as the citizen wrote it (journaled, shown to staff); ``bot_text`` what the bot gets instead,
-        when the channel translated it (a WeChat menu number into its button's payload).
+    async def take(self, sender_id: str, channel: str, text: str) -> Turn:
+        """``text`` as the citizen wrote it (journaled, shown to staff).
 
         Raises ``TooManyMessages`` over the sender's rate and ``AssistantUnavailable`` when the bot fails.
         """
         if not self.limit.allow(sender_id):
             raise TooManyMessages("发送太频繁，请稍等一分钟再试。")
         now = datetime.now(timezone.utc)
+        pending = await run_in_threadpool(self.journal.pending_choices, sender_id)
         await run_in_threadpool(self.journal.record, sender_id, channel, "citizen", text, now=now)
         held = await run_in_threadpool(self.tickets.active_for, sender_id)
         if held is not None:
             await run_in_threadpool(self.tickets.append, held.number, "citizen", text, now)
             logger.info("message from %s kept for ticket %s: %s", sender_id, held.number, mask_text(text)[:80])
-            return Turn(replies=[], held=held)
-        raw = await self.rasa.send(sender_id, bot_text if bot_text is not None else text)
+            if held.status != "waiting":
+                return Turn(replies=[], held=held)
+        choices = [Choice(title, payload) for title, payload in pending]
+        pick = await run_in_threadpool(self.reader.read, text, choices) if self.reader and choices else None
+        if pick is not None:
+            logger.info("%s's reply read as choice %r (%s)", sender_id, pick.choice.title, pick.how)
+        metadata = {"typed": text, "offers": [{"title": c.title, "payload": c.payload} for c in choices]}
+        raw = await self.rasa.send(sender_id, pick.choice.payload if pick else text, metadata)
+        if held is not None and _all_unanswered(raw):
+            raw = [{"text": WAITING_NOTE.format(number=held.number), "custom": {META_KEY: {"kind": "other"}}}]
         replies = await run_in_threadpool(self._record_replies, sender_id, channel, raw)
         return Turn(replies=replies, held=await run_in_threadpool(self.tickets.active_for, sender_id))
 
+    async def greet(self, sender_id: str, channel: str, text: str, buttons: Sequence[tuple[str, str]]) -> None:
+        """Keep a welcome the channel said by itself (WeChat's, on following), so a number typed next picks from it."""
+        await run_in_threadpool(self.journal.record, sender_id, channel, "bot", text, now=datetime.now(timezone.utc),
+                                kind="other", buttons=list(buttons))
+
     def _record_replies(self, sender_id: str, channel: str, raw: Sequence[dict[str, Any]]) -> list[ChatMessage]:
         messages = []
-        for m in raw:
-            if not (m.get("text") or m.get("buttons")):
-                continue
-            text = str(m.get("text") or "")
+        for text, buttons, meta in _joined(raw):
             guide = self.names.resolve(text)
-            message_id = self.journal.record(sender_id, channel, "bot", text, guide.code if guide else None,
-                                             guide.version if guide else None, now=datetime.now(timezone.utc))
+            about = [str(c) for c in meta.get("about") or []]
+            message_id = self.journal.record(
+                sender_id, channel, "bot", text, guide.code if guide else None, guide.version if guide else None,
+                now=datetime.now(timezone.utc), kind=meta.get("kind"),
+                buttons=[(b.title, b.payload) for b in buttons], about=about,
+            )
+            messages.append(ChatMessage(id=message_id, text=text, buttons=buttons, kind=meta.get("kind"), about=about))
+        return messages
+
+
+def _joined(raw: Sequence[dict[str, Any]]) -> list[tuple[str, list[Button], dict[str, Any]]]:
+    """Rasa's REST output as (text, buttons, meta): a message's custom JSON comes as a message of its own
+    right after it, and belongs to it."""
+    joined: list[tuple[str, list[Button], dict[str, Any]]] = []
+    for m in raw:
+        meta = (m.get("custom") or {}).get(META_KEY) if isinstance(m.get("custom"), dict) else None
+        if m.get("text") or m.get("buttons"):
             buttons = [Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
                        for b in m.get("buttons") or []]
-            messages.append(ChatMessage(id=message_id, text=text, buttons=buttons))
-        return messages
+            joined.append((str(m.get("text") or ""), buttons, dict(meta or {})))
+        elif meta and joined:
+            joined[-1][2].update(meta)
+    return joined
+
+
+def _all_unanswered(raw: Sequence[dict[str, Any]]) -> bool:
+    kinds = [meta.get("kind") for _, _, meta in _joined(raw)]
+    return bool(kinds) and all(kind in UNANSWERED_KINDS for kind in kinds)

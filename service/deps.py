@@ -62,7 +62,7 @@ def get_guide_names(request: Request) -> GuideNames:
 def get_conversations(request: Request) -> Conversations:
     state = request.app.state
     return Conversations(rasa=state.rasa, tickets=get_tickets(request), journal=get_journal(request),
-                         names=get_guide_names(request), limit=state.rate_limit)
+                         names=get_guide_names(request), limit=state.rate_limit, reader=state.offer_reader)
 
 
 def get_editing(request: Request) -> Editing:

@@ -14,10 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from actions.offers import OfferReader, engine_meaning
 from daoban.logging_setup import configure_logging
 from daoban.settings import Settings, load_settings
 from index.errors import BadQuery, RetrievalError
+from index.lexicon import Lexicon
 from index.live import EngineSource, LiveEngine
+from index.tokens import default_stop_words
+from index.wording import WordReader
 from knowledge.errors import KnowledgeError
 from knowledge.runtime import open_store
 from service.errors import DATABASE_ERRORS, ServiceError, database_unavailable, knowledge_error
@@ -63,6 +67,8 @@ def create_app(
     app.state.store = open_store(settings)
     app.state.rasa = rasa or RasaClient(settings.rasa_urls, settings.rasa_timeout_s)
     app.state.engine_source = engine_source or LiveEngine(settings)
+    app.state.offer_reader = OfferReader(WordReader(Lexicon.load(), default_stop_words()),
+                                         meaning=engine_meaning(app.state.engine_source))
     app.state.wechat = build_channel(settings, transport=wechat_transport)  # None: /wechat answers 404
     app.state.rate_limit = sender_rate_limit(settings.mode, settings.redis_url, settings.chat_messages_per_minute,
                                              clock)

@@ -66,9 +66,13 @@ class RasaClient:
         assert refused is not None
         raise refused
 
-    async def send(self, sender_id: str, text: str) -> list[dict[str, Any]]:
+    async def send(self, sender_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The bot's replies to ``text``; ``metadata`` reaches the actions as the message's metadata."""
+        body: dict[str, Any] = {"sender": sender_id, "message": text}
+        if metadata:
+            body["metadata"] = metadata
         try:
-            response = await self._post(sender_id, "/webhooks/rest/webhook", json={"sender": sender_id, "message": text})
+            response = await self._post(sender_id, "/webhooks/rest/webhook", json=body)
         except httpx.HTTPError as exc:
             logger.warning("Rasa did not answer for sender %s: %s", sender_id, exc.__class__.__name__)
             raise AssistantUnavailable("助手暂时无法回复，请稍后再试。") from exc
@@ -81,23 +85,23 @@ class RasaClient:
             raise AssistantUnavailable("助手暂时无法回复，请稍后再试。")
         return replies
 
-    async def pause(self, sender_id: str) -> None:
-        """The bot stops answering this sender until ``resume``; ``AssistantUnavailable`` when Rasa fails."""
-        await self._add_event(sender_id, "pause")
-
     async def resume(self, sender_id: str) -> None:
-        """The bot answers this sender again (after a hand-over paused it)."""
-        await self._add_event(sender_id, "resume")
+        """Un-pause a conversation an earlier version paused at its hand-over, ready for the next message.
 
-    async def _add_event(self, sender_id: str, event: str) -> None:
+        Rasa predicts nothing while paused, so the paused tracker ends on the hand-over action rather than on
+        ``action_listen``; resumed as it is, the next message meets a state no rule knows and falls back (the
+        old "a closed ticket opens a new one"). The listen is added with the resume. Today's hand-over does
+        not pause: the service routes by the ticket's state.
+        """
         # Rasa's server (Sanic) does not percent-decode the id in the path: "wechat%3Ao…" would be another
         # conversation. Every character a path segment may hold goes as it is.
         path = f"/conversations/{quote(sender_id, safe=_PATH_SAFE)}/tracker/events"
+        events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
         try:
-            await self._post(sender_id, path, params={"include_events": "NONE"}, json={"event": event})
+            await self._post(sender_id, path, params={"include_events": "NONE"}, json=events)
         except httpx.HTTPError as exc:
-            logger.warning("Rasa did not take the %s event for sender %s: %s", event, sender_id, exc.__class__.__name__)
-            raise AssistantUnavailable(f"助手暂时无法{'暂停' if event == 'pause' else '恢复'}会话，请稍后再试。") from exc
+            logger.warning("Rasa did not take the resume event for sender %s: %s", sender_id, exc.__class__.__name__)
+            raise AssistantUnavailable("助手暂时无法恢复会话，请稍后再试。") from exc
 
     async def ready(self) -> tuple[bool, str]:
         """Up only when every server is up (each holds its share of conversations)."""

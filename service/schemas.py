@@ -35,11 +35,18 @@ class Button(BaseModel):
 
 
 class ChatMessage(BaseModel):
-    """A bot message; ``id`` is its journal id, for ratings (``POST /api/ratings``) and ``/api/chat/updates``."""
+    """A bot message; ``id`` is its journal id, for ratings (``POST /api/ratings``) and ``/api/chat/updates``.
+
+    ``kind`` says what it does: ``answer`` (from a guide), ``clarify`` (asks which item, situation or district),
+    ``form`` (a booking question), ``booked``, ``lookup``, ``cancelled``, ``handover``, ``decline`` or ``other``;
+    ``about`` the codes of the records it answers from or offers.
+    """
 
     id: str
     text: str = ""
     buttons: list[Button] = Field(default_factory=list)
+    kind: str | None = None
+    about: list[str] = Field(default_factory=list)
 
 
 class HandoverState(BaseModel):

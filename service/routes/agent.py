@@ -8,10 +8,11 @@ What a person says reaches the citizen two ways: it is kept in the journal
 (role ``agent``), where the web page polls it from ``/api/chat/updates``, and a
 WeChat citizen (sender ``wechat:<openid>``) gets it as a customer-service
 message. Stored and sent text is masked like every stored message: mobile and
-ID numbers read 138****5678. Closing or handing back a ticket resumes the
-Rasa conversation the hand-over paused and tells the citizen; a takeover pauses
-it. A Rasa failure there is logged, not fatal: ``/api/chat`` routes by the
-ticket's state whatever Rasa thinks.
+ID numbers read 138****5678. Who answers the citizen is the ticket's state,
+which ``service.conversation`` reads for every message: a taken ticket's
+messages go to the person, the bot answers again once it is closed or handed
+back (the citizen is told). Closing also un-pauses a Rasa conversation that an
+earlier version paused; a Rasa failure there is logged, not fatal.
 """
 
 from __future__ import annotations
@@ -126,8 +127,8 @@ def conversations(journal: JournalDep, tickets: TicketsDep,
 
 @router.post("/takeover", response_model=TicketDetailOut)
 async def takeover(body: TakeoverRequest, request: Request, tickets: TicketsDep, journal: JournalDep,
-                   rasa: RasaDep, store: StoreDep, settings: SettingsDep, agent: CurrentAgent) -> TicketDetailOut:
-    """Open (or find) the citizen's ticket with reason ``agent_takeover``, take it, and pause the bot."""
+                   store: StoreDep, settings: SettingsDep, agent: CurrentAgent) -> TicketDetailOut:
+    """Open (or find) the citizen's ticket with reason ``agent_takeover`` and take it: the person now answers."""
     sender = body.sender_id
     history = await run_in_threadpool(journal.messages, sender, TRANSCRIPT_MESSAGES)
     active = await run_in_threadpool(tickets.active_for, sender)
@@ -141,10 +142,6 @@ async def takeover(body: TakeoverRequest, request: Request, tickets: TicketsDep,
         now=_now(), reply_within=timedelta(minutes=settings.handover_reply_minutes),
     )
     ticket = await _desk(tickets.take, opened.number, agent.username, _now())
-    try:
-        await rasa.pause(sender)
-    except AssistantUnavailable:
-        logger.error("ticket %s: the bot could not be paused for %s; /api/chat keeps it quiet", ticket.number, sender)
     if (opened.status, opened.assignee) != (ticket.status, ticket.assignee):
         await _tell_citizen(request, journal, ticket, "system", JOINED_TEXT)
     logger.info("%s took over the conversation of %s (ticket %s)", agent.username, sender, ticket.number)

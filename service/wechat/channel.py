@@ -2,7 +2,7 @@
 
 A text message takes the web chat's path (``service.conversation``: rate
 limit per openid, journal, the person holding the ticket or else the bot; a
-number picks from the last menu). The answer goes back as the passive reply when the bot is
+typed number or word is read against the last menu, as on the web). The answer goes back as the passive reply when the bot is
 done within ``reply_budget_s`` and the answer fits one text; otherwise the
 request is answered ``success`` and the answer follows through the
 customer-service API, from a task that outlives the request. Retries of a
@@ -25,7 +25,7 @@ from service.conversation import Conversations
 from service.errors import AssistantUnavailable, TooManyMessages
 from service.wechat.customer_service import CustomerService, CustomerServiceError
 from service.wechat.dedupe import Deduper, InFlight, LocalClaims, MessageClaims
-from service.wechat.menus import LastChoices, welcome
+from service.wechat.menus import welcome
 from service.wechat.render import render, render_text
 
 logger = logging.getLogger(__name__)
@@ -46,14 +46,12 @@ class Answer:
 
 class WeChatChannel:
     def __init__(self, *, reply_budget_s: float, customer_service: CustomerService | None,
-                 dedupe: Deduper[Answer] | None = None, choices: LastChoices | None = None,
-                 claims: MessageClaims | None = None):
+                 dedupe: Deduper[Answer] | None = None, claims: MessageClaims | None = None):
         if reply_budget_s <= 0:
             raise ValueError(f"reply_budget_s must be > 0, got {reply_budget_s}")
         self._budget = reply_budget_s
         self._customer_service = customer_service
         self._dedupe: Deduper[Answer] = dedupe or Deduper()
-        self._choices = choices or LastChoices()
         self._claims: MessageClaims = claims or LocalClaims()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -65,10 +63,11 @@ class WeChatChannel:
         openid = str(message.source or "")
         if isinstance(message, (SubscribeEvent, SubscribeScanEvent)):
             greeting = welcome()
-            self._choices.remember(openid, greeting.choices)
+            if openid:  # kept as the bot's turn: "1" then picks from its menu
+                await conversations.greet(SENDER_PREFIX + openid, CHANNEL, greeting.parts[0],
+                                          [(c.title, c.payload) for c in greeting.choices])
             return greeting.parts[0]
         if isinstance(message, UnsubscribeEvent):
-            self._choices.forget(openid)
             return None
         if message.type == "event":
             return None
@@ -129,17 +128,14 @@ class WeChatChannel:
     async def _answer(self, openid: str, text: str, conversations: Conversations) -> Answer:
         sender = SENDER_PREFIX + openid
         try:
-            choice = self._choices.pick(openid, text)
             try:
-                turn = await conversations.take(sender, CHANNEL, text,
-                                                bot_text=choice.payload if choice is not None else None)
+                turn = await conversations.take(sender, CHANNEL, text)
             except (AssistantUnavailable, TooManyMessages) as exc:
                 return Answer(parts=render_text(str(exc)).parts)
             if not turn.replies:  # kept for the person holding the conversation
                 return Answer(parts=())
             rendered = render([{"text": m.text, "buttons": [b.model_dump() for b in m.buttons]}
                                for m in turn.replies])
-            self._choices.remember(openid, rendered.choices)
             return Answer(parts=rendered.parts)
         except Exception:  # the citizen gets an apology rather than silence; the cause goes to the log
             logger.exception("answering a WeChat message from %s failed", sender)

@@ -2,7 +2,8 @@
 
 WeChat shows no buttons in a text message, so the bot's buttons become one
 numbered menu at the end ("回复数字选择：1. … 2. …") and the citizen answers
-with the number (``menus.LastChoices`` remembers what each number meant).
+with the number (the journal keeps the bot's choices; ``service.conversation``
+reads the number, or the words of a choice, against them).
 
 A passive reply may carry 2048 bytes of UTF-8, a customer-service text 2048
 characters; Chinese takes three bytes a character, so one byte budget under

@@ -44,7 +44,7 @@ def test_place_lists_each_district():
 
 def test_bundle_and_cross_province(records):
     bundle, cross = records[3], records[4]
-    reply = answer_bundle(bundle, {"T-JZ-001": "居住证申领", "T-SB-002": "社会保障卡挂失补换"})
+    reply = answer_bundle(bundle, {"T-JZ-001": records[0], "T-SB-002": records[1]})
     assert "一件事一次办" in reply.text and "1. 居住证申领" in reply.text
     assert [b["payload"] for b in reply.buttons] == ['/ask_item{"item_code":"T-JZ-001"}', '/ask_item{"item_code":"T-SB-002"}']
     assert "全程网办" in answer_cross_province(cross).text

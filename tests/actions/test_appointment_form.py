@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.appointment_form import (
-    FORM,
+    FORM_NAME,
     ActionAskAppointmentConfirmed,
     ActionAskAppointmentDate,
     ActionAskAppointmentHall,
@@ -85,7 +85,7 @@ def test_activation_takes_the_item_under_discussion_and_clears_a_stale_draft(eng
 
 def test_inside_the_form_only_what_the_turn_changes_is_set(engine_source, hall_services):
     draft = {**FILLED, "appointment_name": None, "appointment_phone": None, "appointment_confirmed": None}
-    tracker = make_tracker("我叫李雷", "inform", slots=draft, active_loop=FORM, requested_slot="appointment_name")
+    tracker = make_tracker("我叫李雷", "inform", slots=draft, active_loop=FORM_NAME, requested_slot="appointment_name")
     messages, events = _run(ValidateAppointmentForm(engine_source, hall_services), tracker)
     assert messages == [] and events == [SlotSet("appointment_name", "李雷")]
 
@@ -93,7 +93,7 @@ def test_inside_the_form_only_what_the_turn_changes_is_set(engine_source, hall_s
 def test_refusal_is_said_before_the_question_is_asked_again(engine_source, hall_services):
     draft = {"appointment_item": "T-JZ-001", "appointment_hall": QINGSHAN_HALL}
     tracker = make_tracker("这周日", "inform", slots=draft, entities=[entity("date", "这周日")],
-                           active_loop=FORM, requested_slot="appointment_date")
+                           active_loop=FORM_NAME, requested_slot="appointment_date")
     messages, events = _run(ValidateAppointmentForm(engine_source, hall_services), tracker)
     assert [m["text"] for m in messages] == ["青山区政务服务中心11月29日（周日）不办公，请换一个工作日。"]
     assert events == [SlotSet("appointment_date", None)]
@@ -101,7 +101,7 @@ def test_refusal_is_said_before_the_question_is_asked_again(engine_source, hall_
 
 def test_a_question_inside_the_form_gives_no_events(engine_source, hall_services):
     draft = {"appointment_item": "T-JZ-001", "appointment_hall": QINGSHAN_HALL}
-    tracker = make_tracker("居住证要交钱吗", "ask_fee", slots=draft, active_loop=FORM, requested_slot="appointment_date")
+    tracker = make_tracker("居住证要交钱吗", "ask_fee", slots=draft, active_loop=FORM_NAME, requested_slot="appointment_date")
     messages, events = _run(ValidateAppointmentForm(engine_source, hall_services), tracker)
     assert messages == [] and events == []
 
@@ -138,7 +138,7 @@ def test_slot_question_shows_places_left_and_hides_full_slots(engine_source, hal
     _book(hall_services, slot="10:00-11:00")
     tracker = make_tracker("", "inform", slots={"appointment_hall": QINGSHAN_HALL, "appointment_date": "2026-11-26"})
     messages, _ = _run(ActionAskAppointmentSlot(engine_source, hall_services), tracker)
-    assert messages[0]["text"] == "11月26日（周四）可预约的时段如下，请选择："
+    assert messages[0]["text"] == "11月26日（周四）可预约的时段如下，请选择（可回复序号）："
     labels = [b["payload"] for b in messages[0]["buttons"]]
     assert '/inform{"time":"10:00-11:00"}' not in labels and len(labels) == 6
     assert messages[0]["buttons"][0]["title"] == "09:00-10:00（余1）"
@@ -174,7 +174,7 @@ def test_booking_takes_the_place_and_clears_the_form(engine_source, hall_service
     )
     assert "138****5678" in text and PHONE not in text
     assert "11月26日（周四）10:00-11:00，青山区政务服务中心，居住证申领" in text
-    assert slots_of(events) == ALL_CLEARED | {"item_code": "T-JZ-001"}
+    assert slots_of(events) == ALL_CLEARED | {"item_code": "T-JZ-001", "own_booking": reference}
     assert [s.left for s in hall_services.bookings.open_slots(QINGSHAN_HALL, TOMORROW, TODAY)
             if s.slot.label == "10:00-11:00"] == [0]
 
@@ -183,7 +183,7 @@ def test_slot_taken_before_the_confirmation_is_asked_again(engine_source, hall_s
     _book(hall_services)  # someone else took 10:00 (one place per slot)
     messages, events = _run(ActionBookAppointment(engine_source, hall_services), make_tracker("确认", "affirm", slots=FILLED))
     assert [m["text"] for m in messages] == ["该时段已约满，请换一个时段。"]
-    assert events == [SlotSet("appointment_slot", None), SlotSet("appointment_confirmed", None), FollowupAction(FORM)]
+    assert events == [SlotSet("appointment_slot", None), SlotSet("appointment_confirmed", None), FollowupAction(FORM_NAME)]
     with store.engine.connect() as connection:  # nothing was booked for this citizen
         senders = connection.execute(select(BookingRow.sender_id)).scalars().all()
     assert senders == ["someone-else"]
@@ -193,7 +193,7 @@ def test_day_that_cannot_be_booked_any_more_asks_for_another_day(engine_source, 
     past = {**FILLED, "appointment_date": "2026-11-24"}
     messages, events = _run(ActionBookAppointment(engine_source, hall_services), make_tracker("确认", "affirm", slots=past))
     assert messages[0]["text"] == "这一天已经过去了，请选择今天或以后的日期。"
-    assert events == [SlotSet("appointment_date", None), SlotSet("appointment_confirmed", None), FollowupAction(FORM)]
+    assert events == [SlotSet("appointment_date", None), SlotSet("appointment_confirmed", None), FollowupAction(FORM_NAME)]
 
 
 def test_leaving_the_booking_clears_the_draft():

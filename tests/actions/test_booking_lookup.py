@@ -22,8 +22,9 @@ def _book(hall_services):
     )
 
 
-def _lookup(hall_services, reference, phone, purpose="query"):
-    slots = {"booking_reference": reference, "lookup_phone": phone, "lookup_purpose": purpose}
+def _lookup(hall_services, reference, phone, purpose="query", confirmed="yes"):
+    slots = {"booking_reference": reference, "lookup_phone": phone, "lookup_purpose": purpose,
+             "lookup_confirmed": confirmed}
     return _run(ActionBookingLookup(hall_services), make_tracker("", "inform", slots=slots))
 
 
@@ -40,7 +41,8 @@ def test_query_shows_the_booking_with_the_phone_masked(hall_services):
                     "预约人王秀英，手机138****5678。")
     assert messages[0]["buttons"] == [{"title": "取消这个预约", "payload": "/cancel_appointment"}]
     # reference and phone stay, so that "取消这个预约" needs neither again
-    assert slots_of(events) == {"booking_reference": booking.reference, "lookup_phone": PHONE, "lookup_purpose": None}
+    assert slots_of(events) == {"booking_reference": booking.reference, "lookup_phone": PHONE, "lookup_purpose": None,
+                                "lookup_confirmed": None}
 
 
 def test_wrong_phone_reads_exactly_like_an_unknown_reference(hall_services):
@@ -58,7 +60,8 @@ def test_cancelling_frees_the_place_and_a_second_cancel_says_so(hall_services):
     messages, events = _lookup(hall_services, booking.reference, PHONE, "cancel")
     assert messages[0]["text"] == (f"已取消预约 {booking.reference}：11月26日（周四）10:00-11:00，青山区政务服务中心，"
                                    "居住证申领。名额已释放，欢迎另约时间。")
-    assert events == [SlotSet("booking_reference", None), SlotSet("lookup_phone", None), SlotSet("lookup_purpose", None)]
+    assert events == [SlotSet("booking_reference", None), SlotSet("lookup_phone", None), SlotSet("lookup_purpose", None),
+                      SlotSet("lookup_confirmed", None)]
     assert _places_left(hall_services) == 1
     assert hall_services.bookings.find(booking.reference, PHONE).cancelled
 

@@ -1,7 +1,7 @@
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import REJECT_TEXT, ask_which_item
+from actions.answers import PERSON_OFFER, REJECT_TEXT
 from actions.item_actions import RETRY_HINT, ActionAnswerItem
 from actions.safety import HOSTILE_TEXT
 from index.engine import RetrievalEngine
@@ -11,6 +11,10 @@ from tests.actions.conftest import SENDER, bot_event, entity, make_tracker, slot
 from tests.conftest import HASHING_POLICY
 
 ANSWERED = {"pending_aspect": None, "failures": 0.0}
+
+
+def answered(aspect: str) -> dict:
+    return {**ANSWERED, "last_aspect": aspect}
 
 
 def _run(source, tracker, hall=None):
@@ -23,13 +27,13 @@ def test_question_is_answered_from_the_retrieved_guide(engine_source):
     messages, events = _run(engine_source, make_tracker("社保卡丢了怎么补办，要带什么", "ask_materials"))
     assert messages[0]["text"].startswith("【社会保障卡挂失补换】所需材料")
     assert "第1版" in messages[0]["text"]
-    assert slots_of(events) == {"item_code": "T-SB-002", "situation": None, **ANSWERED}
+    assert slots_of(events) == {"item_code": "T-SB-002", "situation": None, **answered("materials")}
 
 
 def test_short_follow_up_keeps_the_item_under_discussion(engine_source):
     messages, events = _run(engine_source, make_tracker("要钱吗？", "ask_fee", slots={"item_code": "T-SFZ-003"}))
     assert messages[0]["text"].startswith("【居民身份证补领】收费标准：工本费20元")
-    assert slots_of(events) == {"item_code": "T-SFZ-003", "situation": None, **ANSWERED}
+    assert slots_of(events) == {"item_code": "T-SFZ-003", "situation": None, **answered("fee")}
 
 
 def test_button_payload_picks_the_item_exactly(engine_source):
@@ -50,7 +54,7 @@ def test_out_of_scope_is_declined_with_the_hotline(engine_source, hall_services)
 def test_unknown_item_code_is_not_trusted(engine_source):
     tracker = make_tracker('/ask_fee{"item_code":"NOPE"}', "ask_fee", entities=[entity("item_code", "NOPE")])
     messages, events = _run(engine_source, tracker)
-    assert messages[0]["text"] == ask_which_item("fee") and events == []
+    assert messages[0]["text"].startswith("请问您想了解哪个事项的收费标准") and events == []
 
 
 def test_aspect_alone_without_an_item_asks_which_item(engine_source):
@@ -63,7 +67,7 @@ def test_new_item_switches_the_topic(engine_source):
     tracker = make_tracker("社保卡丢了要带什么", "ask_materials", slots={"item_code": "T-SFZ-003"})
     messages, events = _run(engine_source, tracker)
     assert messages[0]["text"].startswith("【社会保障卡挂失补换】")
-    assert slots_of(events) == {"item_code": "T-SB-002", "situation": None, **ANSWERED}
+    assert slots_of(events) == {"item_code": "T-SB-002", "situation": None, **answered("materials")}
 
 
 def test_chosen_situation_is_remembered_for_its_item_only(engine_source):
@@ -71,7 +75,7 @@ def test_chosen_situation_is_remembered_for_its_item_only(engine_source):
                            entities=[entity("item_code", "T-JZ-001"), entity("situation", "study")])
     messages, events = _run(engine_source, tracker)
     assert messages[0]["text"].startswith("【居住证申领】（因就学申领）所需材料")
-    assert slots_of(events) == {"item_code": "T-JZ-001", "situation": "study", **ANSWERED}
+    assert slots_of(events) == {"item_code": "T-JZ-001", "situation": "study", **answered("materials")}
 
     follow_up = make_tracker("要带啥", "ask_materials", slots={"item_code": "T-JZ-001", "situation": "study"})
     assert _run(engine_source, follow_up)[0][0]["text"].startswith("【居住证申领】（因就学申领）")
@@ -102,7 +106,7 @@ def test_the_district_named_next_answers_the_pending_question_for_that_district_
     assert text.startswith("【居住证申领】办理地点：")
     assert "青山区政务服务中心（长宁路88号）" in text and "0799-86612345" in text
     assert "临江区" not in text
-    assert slots_of(events) == {"item_code": "T-JZ-001", "situation": None, "district": "青山区", **ANSWERED}
+    assert slots_of(events) == {"item_code": "T-JZ-001", "situation": None, "district": "青山区", **answered("place")}
 
     # the short name in plain text (no entity) is enough
     by_text = make_tracker("临江", "inform", slots=asked)
@@ -219,39 +223,28 @@ def test_injection_gets_the_fixed_reply_and_no_retrieval():
         assert events == [], text
 
 
-def test_second_failure_in_a_row_hands_over_to_a_person(engine_source, hall_services):
+def test_second_failure_in_a_row_offers_a_person_and_opens_no_ticket(engine_source, hall_services):
     first = make_tracker("明天股市会涨吗", "nlu_fallback", input_channel="wechat")
     messages, events = _run(engine_source, first, hall_services)
     assert messages[0]["text"].startswith(REJECT_TEXT) and "转人工" in messages[0]["text"]
+    assert "buttons" not in messages[0] or not messages[0]["buttons"]
     assert events == [SlotSet("failures", 1.0)]
-    assert hall_services.tickets.active_for(SENDER) is None
 
-    so_far = [
-        user_event("明天股市会涨吗", "nlu_fallback", "wechat"),
-        bot_event(messages[0]["text"]),
-    ]
+    so_far = [user_event("明天股市会涨吗", "nlu_fallback", "wechat"), bot_event(messages[0]["text"])]
     second = make_tracker("我电话13812345678，帮我查下彩票", "nlu_fallback", slots={"failures": 1.0},
                           events=so_far, input_channel="wechat")
     messages, events = _run(engine_source, second, hall_services)
 
-    ticket = hall_services.tickets.active_for(SENDER)
-    assert ticket is not None
-    assert (ticket.reason, ticket.channel) == ("repeated_failure", "wechat")
-    assert events == [SlotSet("failures", 0.0), SlotSet("handover_ticket", ticket.number), ConversationPaused()]
-    assert len(messages) == 1 and ticket.number in messages[0]["text"]
-
-    stored = hall_services.tickets.get(ticket.number).messages
-    assert [(m.role, m.text) for m in stored] == [
-        ("citizen", "明天股市会涨吗"),
-        ("bot", REJECT_TEXT + RETRY_HINT),
-        ("citizen", "我电话138****5678，帮我查下彩票"),
-    ]
+    assert messages[0]["text"] == REJECT_TEXT + PERSON_OFFER
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/request_human", "/deny"]
+    assert events == [SlotSet("failures", 0.0)]
+    assert hall_services.tickets.active_for(SENDER) is None  # the citizen decides
 
 
 def test_a_suggestion_resets_the_failure_count(engine_source, hall_services):
     messages, events = _run(engine_source, make_tracker("丢了怎么补办", "ask_materials", slots={"failures": 1.0}),
                             hall_services)
-    assert messages[0]["text"] == "您是想办理下面哪一项？请点选："
+    assert messages[0]["text"] == "您是想办理下面哪一项？请点选或回复序号："
     assert {b["payload"] for b in messages[0]["buttons"]} == {
         '/ask_materials{"item_code":"T-SB-002"}', '/ask_materials{"item_code":"T-SFZ-003"}',
     }

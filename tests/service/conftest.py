@@ -16,8 +16,9 @@ from tests.service.editor_fixtures import alice, app_store, bob, editor_client  
 class FakeRasa:
     """Plays the Rasa REST channel and the tracker-events API; ``down`` makes it refuse connections.
 
-    ``scripted`` maps a citizen's text to the bot's reply (else it echoes "收到：…"); a
-    conversation paused through the events API gets no reply, as with Rasa.
+    ``scripted`` maps a citizen's text to the bot's reply (else it echoes "收到：…"), with
+    ``kinds`` the kind the reply says it is (as ``actions.speech`` sends it in ``custom``);
+    a conversation paused through the events API gets no reply, as with Rasa.
     """
 
     EVENTS_PATH = re.compile(r"^/conversations/(?P<sender>.+)/tracker/events$")
@@ -27,6 +28,7 @@ class FakeRasa:
         self.events: list[tuple[str, str]] = []
         self.paused: set[str] = set()
         self.scripted: dict[str, str] = {}
+        self.kinds: dict[str, str] = {}
         self.silent: set[str] = set()  # texts Rasa answers with [] (as when a custom action failed)
         self.down = False
 
@@ -38,23 +40,26 @@ class FakeRasa:
         events = self.EVENTS_PATH.match(request.url.raw_path.decode("ascii").split("?", 1)[0])
         if events is not None:
             # as Rasa's server reads it: the path is not percent-decoded ("wechat%3Ao…" is another conversation)
-            sender, event = events["sender"], json.loads(request.read())["event"]
-            self.events.append((sender, event))
-            if event == "pause":
-                self.paused.add(sender)
-            elif event == "resume":
-                self.paused.discard(sender)
+            sender, body = events["sender"], json.loads(request.read())
+            for event in [e["event"] for e in (body if isinstance(body, list) else [body])]:
+                self.events.append((sender, event))
+                if event == "pause":
+                    self.paused.add(sender)
+                elif event == "resume":
+                    self.paused.discard(sender)
             return httpx.Response(200, json={"sender_id": sender, "paused": sender in self.paused})
         message = json.loads(request.read())
         self.received.append(message)
         if message["sender"] in self.paused or message["message"] in self.silent:
             return httpx.Response(200, json=[])
         text = self.scripted.get(message["message"], f"收到：{message['message']}")
-        return httpx.Response(200, json=[
-            {"recipient_id": message["sender"], "text": text,
-             "buttons": [{"title": "收费标准", "payload": "/ask_fee"}]},
-            {"recipient_id": message["sender"], "image": "ignored.png"},
-        ])
+        replies = [{"recipient_id": message["sender"], "text": text,
+                    "buttons": [{"title": "收费标准", "payload": "/ask_fee"}]}]
+        if message["message"] in self.kinds:
+            replies.append({"recipient_id": message["sender"],
+                            "custom": {"daoban": {"kind": self.kinds[message["message"]], "about": []}}})
+        replies.append({"recipient_id": message["sender"], "image": "ignored.png"})
+        return httpx.Response(200, json=replies)
 
 
 @pytest.fixture

@@ -12,10 +12,35 @@ def test_chat_relays_text_and_buttons(client, fake_rasa):
     body = response.json()
     assert re.fullmatch(r"[0-9a-f]{32}", body["messages"][0].pop("id"))  # the bot message's journal id, for ratings
     assert body == {
-        "messages": [{"text": "收到：办理居住证需要什么材料？", "buttons": [{"title": "收费标准", "payload": "/ask_fee"}]}],
+        "messages": [{"text": "收到：办理居住证需要什么材料？", "buttons": [{"title": "收费标准", "payload": "/ask_fee"}],
+                      "kind": None, "about": []}],
         "handover": None,
     }
-    assert fake_rasa.received == [{"sender": "web-abc", "message": "办理居住证需要什么材料？"}]
+    assert fake_rasa.received == [{"sender": "web-abc", "message": "办理居住证需要什么材料？",
+                                   "metadata": {"typed": "办理居住证需要什么材料？", "offers": []}}]
+
+
+def test_the_kind_the_bot_gives_its_message_reaches_the_page_and_the_journal(client, fake_rasa):
+    fake_rasa.kinds["你好"] = "other"
+    body = client.post("/api/chat", json={"sender_id": "web-kind", "text": "你好"}).json()
+    assert body["messages"][0]["kind"] == "other" and len(body["messages"]) == 1  # the custom JSON joins its text
+    bot = ChatJournal(client.app.state.store.engine).messages("web-kind")[-1]
+    assert (bot.kind, bot.buttons) == ("other", (("收费标准", "/ask_fee"),))
+
+
+def test_a_typed_reply_is_read_against_the_choices_the_bot_just_offered(client, fake_rasa):
+    client.post("/api/chat", json={"sender_id": "web-pick", "text": "居住证"})  # the fake offers 收费标准 (/ask_fee)
+    client.post("/api/chat", json={"sender_id": "web-pick", "text": "第一个"})
+    client.post("/api/chat", json={"sender_id": "web-pick", "text": "收费的"})
+    client.post("/api/chat", json={"sender_id": "web-pick", "text": "社保卡怎么补办"})
+    sent = [m["message"] for m in fake_rasa.received]
+    assert sent == ["居住证", "/ask_fee", "/ask_fee", "社保卡怎么补办"]
+    # the bot still learns what was typed, and which choices were open
+    assert fake_rasa.received[1]["metadata"] == {"typed": "第一个",
+                                                 "offers": [{"title": "收费标准", "payload": "/ask_fee"}]}
+    # the journal keeps the citizen's words, not the payload
+    citizen = [m.text for m in ChatJournal(client.app.state.store.engine).messages("web-pick") if m.role == "citizen"]
+    assert citizen == ["居住证", "第一个", "收费的", "社保卡怎么补办"]
 
 
 def test_bad_requests_get_4xx_with_a_reason(client):
@@ -52,13 +77,26 @@ def _open_ticket(client, sender: str) -> str:
 
 def test_while_a_person_holds_the_conversation_messages_go_to_the_ticket_not_the_bot(client, fake_rasa):
     number = _open_ticket(client, "web-held")
+    TicketDesk(client.app.state.store.engine).take(number, "agent1", datetime.now(timezone.utc))
     response = client.post("/api/chat", json={"sender_id": "web-held", "text": "我的电话13812345678，请回电"})
     assert response.status_code == 200
     body = response.json()
-    assert body["messages"] == [] and body["handover"]["ticket"] == number and body["handover"]["status"] == "waiting"
+    assert body["messages"] == [] and body["handover"]["ticket"] == number and body["handover"]["status"] == "taken"
     assert fake_rasa.received == []
     stored = TicketDesk(client.app.state.store.engine).get(number).messages
     assert stored[-1].role == "citizen" and stored[-1].text == "我的电话138****5678，请回电"
+
+
+def test_while_a_ticket_waits_the_bot_still_answers_and_the_ticket_keeps_every_message(client, fake_rasa):
+    number = _open_ticket(client, "web-wait")
+    body = client.post("/api/chat", json={"sender_id": "web-wait", "text": "居住证要带什么"}).json()
+    assert body["messages"][0]["text"] == "收到：居住证要带什么" and body["handover"]["status"] == "waiting"
+    # what the bot can't answer is acknowledged for the person instead of refused
+    fake_rasa.kinds["我住在长宁路88号"] = "decline"
+    body = client.post("/api/chat", json={"sender_id": "web-wait", "text": "我住在长宁路88号"}).json()
+    assert [m["text"] for m in body["messages"]] == [f"您的留言已转给工作人员（工单 {number}），请稍候；在此期间也可以继续向我提问。"]
+    stored = [m.text for m in TicketDesk(client.app.state.store.engine).get(number).messages if m.role == "citizen"]
+    assert stored[-2:] == ["居住证要带什么", "我住在长宁路88号"]
 
 
 def test_a_closed_ticket_gives_the_conversation_back_to_the_bot(client, fake_rasa):
@@ -95,7 +133,8 @@ def test_a_bot_message_citing_a_guide_is_kept_with_its_code_and_version(client, 
 
 
 def test_messages_kept_for_a_ticket_are_in_the_journal_too(client, fake_rasa):
-    _open_ticket(client, "web-held-j")
+    number = _open_ticket(client, "web-held-j")
+    TicketDesk(client.app.state.store.engine).take(number, "agent1", datetime.now(timezone.utc))
     client.post("/api/chat", json={"sender_id": "web-held-j", "text": "还在吗"})
     assert [(m.role, m.text) for m in _journal(client).messages("web-held-j")] == [("citizen", "还在吗")]
 

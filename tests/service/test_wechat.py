@@ -56,7 +56,8 @@ def test_text_message_round_trip(wechat, scripted_rasa):
     assert reply.type == "text"
     assert reply.source == ACCOUNT and reply.target == OPENID  # ToUserName / FromUserName swapped
     assert reply.content == "收到：办理居住证需要什么材料？"
-    assert scripted_rasa.received == [{"sender": f"wechat:{OPENID}", "message": "办理居住证需要什么材料？"}]
+    assert scripted_rasa.received == [{"sender": f"wechat:{OPENID}", "message": "办理居住证需要什么材料？",
+                                       "metadata": {"typed": "办理居住证需要什么材料？", "offers": []}}]
 
 
 def test_a_message_with_a_bad_signature_is_403_and_the_bot_is_not_asked(wechat, scripted_rasa, caplog):
@@ -189,6 +190,9 @@ def test_a_number_picks_the_button_of_the_previous_reply(wechat, scripted_rasa):
     wechat.ask("oDaoban-someone-else", "居住证", msg_id=7004)
     wechat.ask(OPENID, "1", msg_id=7005)  # menus are per citizen
     assert scripted_rasa.messages()[-1] == "1"
+    wechat.ask(OPENID, "居住证", msg_id=7006)
+    wechat.ask(OPENID, "上学的", msg_id=7007)  # the words of a choice pick it, as on the web
+    assert scripted_rasa.messages()[-1] == '/choose_situation{"situation":"study"}'
 
 
 def test_subscribe_gets_a_welcome_with_the_top_questions(wechat, scripted_rasa):
@@ -197,7 +201,7 @@ def test_subscribe_gets_a_welcome_with_the_top_questions(wechat, scripted_rasa):
     assert [f"{n}. {q}" for n, q in enumerate(TOP_QUESTIONS, 1)] == welcome.split("\n")[-len(TOP_QUESTIONS):]
     assert scripted_rasa.received == []
     wechat.ask(OPENID, "3", msg_id=8001)
-    assert scripted_rasa.messages() == ["孩子出生要办哪些"]
+    assert scripted_rasa.messages() == [TOP_QUESTIONS[2]]
     assert wechat.post(event_xml(OPENID, "unsubscribe")).text == "success"
 
 
@@ -210,6 +214,7 @@ def test_while_a_ticket_is_held_messages_go_to_it_masked_and_not_to_the_bot(wech
         district=None, missing_materials=[], transcript=[("citizen", "转人工")], now=datetime.now(timezone.utc),
         reply_within=timedelta(minutes=30),
     )
+    desk.take(ticket.number, "agent1", datetime.now(timezone.utc))
     assert wechat.ask(OPENID, "我的电话13812345678，请回电", msg_id=9001) is None  # "success"
     assert scripted_rasa.received == []
     stored = desk.get(ticket.number).messages

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from daoban.settings import load_settings
 from service.wechat import CustomerService, CustomerServiceError, Gate, build_channel
 from service.wechat.dedupe import Deduper, ExpiringMap
-from service.wechat.menus import LastChoices
 from service.wechat.render import MAX_PART_BYTES, MORE, Choice, render, split
 from tests.service.wechat_fixtures import AES_KEY, APP_ID, APP_SECRET, FakeWeChatApi
 
@@ -107,17 +106,6 @@ def test_deduper_starts_the_work_once_per_key():
         assert started == ["m1"] and len(deduper) == 1
 
     asyncio.run(scenario())
-
-
-def test_a_number_picks_from_the_last_menu_only():
-    choices = LastChoices()
-    choices.remember("o1", [Choice("收费标准", "/ask_fee"), Choice("办理地点", "/ask_place")])
-    assert choices.pick("o1", " 2 ") == Choice("办理地点", "/ask_place")
-    assert choices.pick("o1", "１。") == Choice("收费标准", "/ask_fee")
-    assert choices.pick("o1", "3") is None and choices.pick("o1", "0") is None
-    assert choices.pick("o1", "2个") is None and choices.pick("o2", "1") is None
-    choices.remember("o1", [])
-    assert choices.pick("o1", "1") is None
 
 
 # --- the customer-service API -------------------------------------------------------------------------------------

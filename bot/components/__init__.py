@@ -1,0 +1,1 @@
+"""Daoban's own NLU components for the Rasa pipeline (bot/config.yml); Rasa runs with bot/ on its path."""
