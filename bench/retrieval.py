@@ -39,9 +39,12 @@ class Question:
     split: str
 
 
+DEMO_FILES = ("in_scope.jsonl", "out_of_scope.jsonl")  # the demo base's questions; other bases have files of their own
+
+
 def load_questions(directory: Path = QUESTIONS) -> list[Question]:
     questions = []
-    for path in sorted(directory.glob("*.jsonl")):
+    for path in (directory / name for name in DEMO_FILES):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
