@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import FORM, OTHER
 from actions.booking_draft import FIELDS, TIME_HINT, DraftContext, ItemChoice, Message, halls_for, read_turn
 from actions.booking_lookup import OWN_BOOKING
+from actions.districts import short_name
 from actions.engine_provider import default_source
 from actions.hall_provider import HallServices, default_hall
 from actions.offers import parse_payload
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 FORM_NAME = "appointment_form"
 DATE_CHOICES = 5
+_HALL_WORDS = re.compile(r"(政务服务中心|服务中心|那个大厅|大厅|窗口|那边|那个)")
 _BOOKING_WORDS = re.compile(r"(预约|约个号|约号|挂个号|挂号|取号|排号|我想|我要|帮我|想要|一下|可以|能不能|吗|呢|[，。！？,.!?\s])")
 
 
@@ -100,6 +102,9 @@ class ValidateAppointmentForm(_HallAction):
         ("帮我预约明天上午去青山区办居住证" is searched as "办居住证")."""
         engine = self.source.engine()
         rest = _BOOKING_WORDS.sub("", _without_entities(text, entities))
+        for hall in self.hall.bookings.halls():  # "去南关那个大厅" names where, not what
+            rest = rest.replace(hall.name, "").replace(hall.district, "").replace(short_name(hall.district), "")
+        rest = _HALL_WORDS.sub("", rest)
         if len(rest) < 2 or not engine.has_content(rest):
             return ItemChoice()
         result = engine.search(rest)
@@ -138,6 +143,24 @@ def _choices_offered_this_turn(tracker: Tracker) -> bool:
         if event.get("event") == "bot" and (event.get("data") or {}).get("buttons"):
             return True
     return False
+
+
+class ActionAskAppointmentName(Action):
+    def name(self) -> str:
+        return "action_ask_appointment_name"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        say_text(dispatcher, "请问预约人的姓名是？", FORM, about=_booked_code(tracker))
+        return []
+
+
+class ActionAskAppointmentPhone(Action):
+    def name(self) -> str:
+        return "action_ask_appointment_phone"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        say_text(dispatcher, "请留一个11位手机号码，用于查询和提醒（回复中只显示部分号码）。", FORM, about=_booked_code(tracker))
+        return []
 
 
 class ActionAskAppointmentHall(_HallAction):

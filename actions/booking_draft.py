@@ -148,7 +148,8 @@ class _Draft:
         item = self.ctx.item(self.get("appointment_item")) if self.get("appointment_item") else None
         candidates = halls_for(item, self.ctx.halls)
         said = self.message.entities.get("district") or ""
-        if not said and self.requested == "appointment_hall":
+        if not said and self.requested in ("appointment_hall", None):
+            # the halls' own district names, read in the text: NLU's lookup table knows only the demo base's
             said = self.message.text
         district = district_named(said, sorted({h.district for h in self.ctx.halls}))
         if district is None:
@@ -278,7 +279,9 @@ def read_turn(values: dict[str, Any], requested: str | None, message: Message, c
     before = {name: draft.get(name) for name in FIELDS}
     draft.read_item()
     if draft.get("appointment_item") != before["appointment_item"] and before["appointment_hall"]:
-        draft.set("appointment_hall", None)  # another item may not be taken at that hall
+        item = ctx.item(draft.get("appointment_item")) if draft.get("appointment_item") else None
+        if before["appointment_hall"] not in {h.code for h in halls_for(item, ctx.halls)}:
+            draft.set("appointment_hall", None)  # the hall chosen does not take this item
     draft.read_hall()
     draft.read_date()
     draft.read_time()

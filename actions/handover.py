@@ -51,6 +51,10 @@ PERSON_WORDS = ("人工", "真人", "工作人员", "客服", "坐席", "活人"
                 "转个人", "有没有人", "来个人", "帮办")
 
 
+# Asking for service at home in so many words; NLU also hears it in any story of illness or disability
+DOOR_WORDS = ("上门", "到家", "来家", "家里办", "入户", "上家")
+
+
 def asks_for_person(text: str) -> bool:
     """An explicit request: the offer's button or a yes to it (a payload), or words that ask for a person."""
     return text.startswith("/") or any(word in text for word in PERSON_WORDS)
@@ -154,7 +158,7 @@ class ActionHandover(Action):
 
         if not asks_for_person(text):
             conversation = ItemConversation(source.engine(), tracker, dispatcher, hall, offer_person=True)
-            if intent != "door_to_door":
+            if intent != "door_to_door" or not any(word in text for word in DOOR_WORDS):
                 return conversation.respond()
             # "能上门办吗" is a request for a service: what the guide in context says of it, else a person
             quoted = conversation.quote_current_guide()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -32,8 +33,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import (
     ASPECT_TITLES,
+    CLARIFY,
     DECLINE,
     OTHER,
+    Reply,
     answer_passages,
     answer_record,
     ask_district,
@@ -52,7 +55,9 @@ from actions.offers import parse_payload
 from actions.safety import HOSTILE_TEXT, looks_like_injection
 from actions.speech import say, say_text
 from index.engine import RetrievalEngine, SearchResult
+from index.families import swaps_subject
 from index.live import EngineSource
+from index.passages import Found
 from knowledge.schema import Bundle, Item, Record
 
 logger = logging.getLogger(__name__)
@@ -123,9 +128,14 @@ class ItemConversation:
         current = self.engine.record(turn.current) if turn.has_current else None
         if current is not None:
             sibling = self._family_member(current)
-            if sibling is not None:
-                return self.answer(sibling.code, turn.aspect if turn.aspect != "overview" else turn.last_aspect)
+            if sibling is not None:  # "那补办呢" asks what was asked before, unless its words ask something else
+                return self.answer(sibling.code, aspect_of(turn.text) or turn.last_aspect or "overview")
         result = self.engine.search(turn.text)
+        if current is not None and result.decision == "reject" and len(turn.text) <= ELLIPTIC_MAX_CHARS:
+            # "那车过户呢" after 驾驶证换证: too short to be found alone, read with the guide in context
+            contextual = self.engine.search(f"{current.name} {turn.text}")
+            if contextual.decision != "reject" and contextual.shown[0].code != current.code:
+                return self._search(contextual)
         if current is not None:
             events = self._follow_up(current, result)
             if events is not None:
@@ -165,9 +175,9 @@ class ItemConversation:
     def _follow_up(self, current: Record, result: SearchResult) -> list[dict[str, Any]] | None:
         """A message with a guide in context; None when it is a question of its own, answered from ``result``."""
         turn = self.turn
-        if turn.only_aspect:
+        if turn.only_aspect or self._only_aspect_of(current):
             return self.answer(current.code)
-        found = self.engine.passages(current.code, turn.text)
+        current, found = self._inside(current)
         other = result.shown[0] if result.decision == "answer" else None
         if other is not None and other.code != current.code:
             named = self.engine.record(other.code)
@@ -176,7 +186,7 @@ class ItemConversation:
         if found:
             say(self.dispatcher, answer_passages(current, found))
             logger.info("answered %s (v%d) from %d passage(s)", current.code, current.version, len(found))
-            return [SlotSet("failures", 0.0)]
+            return [SlotSet("item_code", current.code), SlotSet("failures", 0.0)]
         short_aspect = turn.aspect != "overview" and len(turn.text) <= FOLLOW_UP_MAX_CHARS
         if short_aspect or (other is not None and other.code == current.code):
             return self.answer(current.code)
@@ -192,13 +202,14 @@ class ItemConversation:
         offered = self.turn.offered_choices(self.engine)
         if len(offered) < 2:
             return None
-        favoured = self.engine.words.favours(self.turn.text, [label for _, _, label in offered])
+        labels = [o.label for o in offered]
+        favoured = self.engine.words.favours(self.turn.text, labels)
         if favoured is None:
-            return None
-        code, situation, _ = offered[favoured]
+            return self._narrowed(offered, self.engine.words.leaders(self.turn.text, labels))
+        code, situation = offered[favoured].code, offered[favoured].situation
         result = self.engine.search(self.turn.text)
         elsewhere = result.shown[0] if result.decision == "answer" else None
-        if elsewhere is not None and elsewhere.code not in {c for c, _, _ in offered}:
+        if elsewhere is not None and elsewhere.code not in {o.code for o in offered}:
             other, chosen = self.engine.record(elsewhere.code), self.engine.record(code)
             if other is not None and chosen is not None and _names_other_subject(self.engine, self.turn.text, other,
                                                                                 chosen):
@@ -207,8 +218,39 @@ class ItemConversation:
         if situation:
             self.turn.named_situation = situation
             return self.answer(code, "materials")
-        asked = self.turn.aspect if self.turn.aspect != "overview" else self.turn.offered_aspect
-        return self.answer(code, asked or "overview")
+        # what was asked when the choice was offered, unless the reply's own words ask something else
+        return self.answer(code, aspect_of(self.turn.text) or self.turn.offered_aspect or "overview")
+
+    def _narrowed(self, offered: list[Offered], leaders: list[int]) -> list[dict[str, Any]] | None:
+        """A reply that fits some of the choices alike ("在居住地办的" among four, two of them 居住地): those
+        few are offered again."""
+        if not 2 <= len(leaders) < len(offered):
+            return None
+        buttons = [{"title": offered[i].title, "payload": offered[i].payload} for i in leaders]
+        say(self.dispatcher, Reply("符合您说的有以下几项，请点选或回复序号：", buttons, kind=CLARIFY,
+                                   about=tuple(dict.fromkeys(offered[i].code for i in leaders))))
+        return []
+
+    def _only_aspect_of(self, current: Record) -> bool:
+        """"在哪换" after 居民身份证换领: an aspect, and otherwise only words of the guide in context."""
+        if self.turn.aspect not in ASPECT_TITLES:
+            return False
+        rest = self.engine.content_words(without_aspect_words(self.turn.text))
+        return all(word in current.name for word in rest)
+
+    def _inside(self, current: Record) -> tuple[Record, list[Found]]:
+        """The sentences of the guide in context that answer the follow-up; for a 一件事 bundle, of the bundle
+        or of the member item whose guide answers it best ("上户口最晚啥时候去" after 出生一件事)."""
+        found = self.engine.passages(current.code, self.turn.text)
+        if not isinstance(current, Bundle):
+            return current, found
+        best: tuple[Record, list[Found]] = (current, found)
+        for code in current.item_codes:
+            member = self.engine.record(code)
+            inside = self.engine.passages(code, self.turn.text) if member is not None else []
+            if member is not None and inside and (not best[1] or inside[0].score > best[1][0].score):
+                best = (member, inside)
+        return best
 
     def _family_member(self, current: Record) -> Record | None:
         """The member of the current guide's family that a short follow-up names: "那补办呢" after 首次申领.
@@ -225,6 +267,8 @@ class ItemConversation:
         said = {w for w in self.engine.content_words(self.turn.text) if len(w) >= 2}
         said |= {s.official for s in self.engine.words.lexicon.senses(self.turn.text)}
         naming = [r for r in family if any(w in r.name and w not in current.name for w in said)]
+        swapped = [r for r in naming if swaps_subject(current.name, said, r.name)]
+        naming = swapped or naming
         if not naming:
             return None
         order = {c.code: n for n, c in enumerate(self.engine.rank(f"{current.name} {self.turn.text}").candidates)}
@@ -296,6 +340,15 @@ class ItemConversation:
         return events
 
 
+@dataclass(frozen=True)
+class Offered:
+    code: str
+    situation: str | None
+    label: str  # the situation or guide as its guide words it
+    title: str
+    payload: str
+
+
 class _Turn:
     """What this turn says: the intent's aspect, the item in play, the district named, the offer it answers."""
 
@@ -308,7 +361,10 @@ class _Turn:
         self.tapped = self.text.startswith("/")
         self.off_topic = self.intent == "out_of_scope"
         self.chosen = _entity(tracker, "item_code")
+        # while booking, the item being booked is the one a question is about ("去的时候要带啥来着")
         self.current = tracker.get_slot("item_code")
+        if tracker.active_loop_name == "appointment_form" and tracker.get_slot("appointment_item"):
+            self.current = tracker.get_slot("appointment_item")
         self.has_current = bool(self.current and engine.record(self.current))
         self.pending_aspect = tracker.get_slot("pending_aspect")
         self.last_aspect = tracker.get_slot("last_aspect")
@@ -321,10 +377,10 @@ class _Turn:
         # "上哪办啊", "电话给我一个呗": an aspect and nothing else it asks about
         self.only_aspect = self.aspect in ASPECT_TITLES and not engine.has_content(without_aspect_words(self.text))
 
-    def offered_choices(self, engine: RetrievalEngine) -> list[tuple[str, str | None, str]]:
-        """(record code, situation code, how the guide describes it) for each guide or situation on offer."""
-        found: list[tuple[str, str | None, str]] = []
-        for payload in self.offers:
+    def offered_choices(self, engine: RetrievalEngine) -> list[Offered]:
+        """Each guide or situation on offer, with how its guide describes it."""
+        found: list[Offered] = []
+        for title, payload in self.offers:
             entities = parse_payload(payload)[1]
             record = engine.record(entities.get("item_code", ""))
             if record is None or "district" in entities:
@@ -333,15 +389,16 @@ class _Turn:
             if situation and isinstance(record, Item):
                 described = next((s for s in record.situations if s.code == situation), None)
                 if described is not None:
-                    found.append((record.code, situation, f"{described.name}{described.description}"))
+                    found.append(Offered(record.code, situation, f"{described.name}{described.description}", title,
+                                         payload))
             elif not situation:
-                found.append((record.code, None, record.name))
+                found.append(Offered(record.code, None, record.name, title, payload))
         return found
 
     @property
     def offered_aspect(self) -> str | None:
         """The aspect the offered choices were for (their payloads' intent)."""
-        for payload in self.offers:
+        for _, payload in self.offers:
             aspect = INTENT_ASPECTS.get(parse_payload(payload)[0])
             if aspect:
                 return aspect
@@ -350,7 +407,7 @@ class _Turn:
     def offered_records(self, engine: RetrievalEngine) -> list[Record]:
         """The guides the bot's last turn offered to choose from (not situations, not districts)."""
         found: list[Record] = []
-        for payload in self.offers:
+        for _, payload in self.offers:
             entities = parse_payload(payload)[1]
             code = entities.get("item_code")
             if code and "situation" not in entities and "district" not in entities:
@@ -397,12 +454,12 @@ def _entity(tracker: Tracker, name: str) -> str | None:
     return None
 
 
-def _offers(metadata: Any) -> list[str]:
-    """Payloads of the choices the bot's last turn offered, as the service passed them on."""
+def _offers(metadata: Any) -> list[tuple[str, str]]:
+    """(title, payload) of the choices the bot's last turn offered, as the service passed them on."""
     if not isinstance(metadata, dict):
         return []
     offers = metadata.get("offers")
     if not isinstance(offers, list):
         return []
-    return [str(o.get("payload", "")) for o in offers if isinstance(o, dict)]
+    return [(str(o.get("title", "")), str(o.get("payload", ""))) for o in offers if isinstance(o, dict)]
 

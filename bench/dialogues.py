@@ -373,8 +373,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", help="play only these conversation ids")
     parser.add_argument("--no-write", action="store_true", help="print, do not write docs/benchmarks.md")
     parser.add_argument("--show-failures", action="store_true", help="print every failing turn")
+    parser.add_argument("--serve", choices=sorted(BASES), help="only start an instance over this base and keep it "
+                        "running (to try conversations by hand) until interrupted")
     args = parser.parse_args(argv)
     configure_logging("INFO")
+    if args.serve:
+        with instance_for(BASES[args.serve]) as settings:
+            logger.info("base %s served at %s (Ctrl-C stops it)", args.serve, settings.api_url)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                return 0
     results = []
     for name in args.base or list(BASES):
         spec = BASES[name]

@@ -71,6 +71,9 @@ class DecisionPolicy:
     suggest_window: float = 0.03
     max_suggestions: int = 4
     bundle_window: float = 0.03  # a bundle this close to the best cosine is what a whole-event question means
+    # a record first on both sides is not refused unless its cosine falls below this (None: reject_below):
+    # a base without aliases is found by its official wording, and BM25 agreeing is the evidence
+    agreed_floor: float | None = None
 
     def __post_init__(self) -> None:
         if self.fusion not in ("score", "rrf"):
@@ -146,7 +149,11 @@ def decide(candidates: list[Candidate], policy: DecisionPolicy) -> tuple[Decisio
         return "reject", []
     top = candidates[0]
     best_dense = max(c.dense for c in candidates)
-    if best_dense < policy.reject_below or (top.sparse_rank is None and best_dense < policy.lexical_floor):
+    both_first = top.sparse_rank == 1 and top.dense_rank == 1
+    floor = policy.reject_below
+    if both_first and policy.agreed_floor is not None:
+        floor = min(floor, policy.agreed_floor)
+    if best_dense < floor or (top.sparse_rank is None and best_dense < policy.lexical_floor):
         return "reject", []
     rest = candidates[1:]
     dense_margin = top.dense - max((c.dense for c in rest), default=0.0)

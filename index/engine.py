@@ -267,24 +267,30 @@ class RetrievalEngine:
             named = self._records_naming(ranking.text, ranking.candidates[: policy.max_suggestions])
             if len(named) >= 2:
                 decision, shown = "suggest", named
-        if decision == "answer":
-            rivals = self._family_rivals(ranking)
-            if rivals:
-                decision, shown = "suggest", rivals
+        if decision in ("answer", "suggest") and ranking.candidates:
+            family = self._family_decision(ranking)
+            if family is not None:
+                decision, shown = family
         return decision, shown
 
-    def _family_rivals(self, ranking: Ranking) -> list[Candidate]:
-        """The first record's family, when the question fits it without saying which member (``index.families``)."""
+    def _family_decision(self, ranking: Ranking) -> tuple[Decision, list[Candidate]] | None:
+        """The first record's family read against the question (``index.families``): the member its words
+        name, or the members to ask about; None when the family has nothing to say."""
         top = ranking.candidates[0]
         record = self._records.get(top.code)
         if record is None:
-            return []
+            return None
         asked = normalise(ranking.text)
         own = (normalise(p) for p in (*record.aliases, *record.questions))
         matched_own = any(len(p) >= 4 and p in asked for p in own)
-        ranked = [Named(c.code, c.name, c.score) for c in ranking.candidates[:12]]
-        rivals = {n.code for n in self._families.rivals(ranking.text, ranked, matched_own)}
-        return [c for c in ranking.candidates[:12] if c.code in rivals]
+        window = ranking.candidates[:12]
+        reading = self._families.read(ranking.text, [Named(c.code, c.name, c.score) for c in window], matched_own)
+        if reading is None:
+            return None
+        if reading.chosen is not None:
+            return "answer", [c for c in window if c.code == reading.chosen.code]
+        members = {n.code for n in reading.ask}
+        return "suggest", [c for c in window if c.code in members]
 
     def closeness(self, question: str, labels: list[str]) -> list[float]:
         """Cosine of ``question`` (as a query) to each label (as a passage): for reading a reply against choices."""
@@ -379,7 +385,9 @@ class RetrievalEngine:
                     pooled.support[doc.code] = score
         if mode != "dense":
             assert self._sparse is not None
-            self._pool_sparse(self._sparse.scores(text), pooled.sparse)
+            # BM25 also looks for the guides' words for the citizen's (户口薄丢了 → 居民户口簿, 补领 …): a base without
+            # aliases has only its official wording to be found by
+            self._pool_sparse(self._sparse.scores(self.words.lexicon.expand(text)), pooled.sparse)
         return pooled
 
     def _pool_sparse(self, scores: np.ndarray, into: dict[str, float]) -> None:

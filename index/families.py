@@ -28,6 +28,7 @@ MIN_TELLING = 2  # characters of a stem left once its generic words are gone: �
 FAMILY_WINDOW = 0.15  # a member this close to the first is a rival, not an also-ran (fused score units)
 LIST_WINDOW = 0.35  # members shown in the question, when one is asked
 MAX_MEMBERS = 5
+OVERRULE_ENOUGH = 2.0  # how much of a lower member's own words a question must say to be answered with it
 # A member whose own part is only the plain act of getting the thing is what a question naming no act means:
 # "居住证要带啥" is about 申领, not 签注 or 补领; "公积金怎么提取" has no such member (租房? 购房?) and is asked.
 PLAIN_ACTS = frozenset({"申领", "首次申领", "初次申领", "新办", "申请", "办理", "首次办理", "签发", "核发", "申领办理"})
@@ -56,6 +57,19 @@ def stem(a: str, b: str) -> str:
     return best if len(best) >= MIN_STEM and len(telling) >= MIN_TELLING else ""
 
 
+# Who an item is for. "企业的呢" after 个体工商户变更登记 swaps who, and keeps what: 企业变更登记, not
+# 个体工商户转型为企业, which keeps the old who beside the new one.
+SUBJECTS = ("个体工商户", "有限责任公司", "农民专业合作社", "灵活就业人员", "城乡居民", "用人单位", "个体", "企业", "公司",
+            "单位", "个人", "职工", "法人", "自然人", "居民")
+
+
+def swaps_subject(current: str, said: set[str], member: str) -> bool:
+    """Whether ``member`` is ``current`` for the subject the citizen said instead of current's own."""
+    new = {s for s in SUBJECTS if any(s in w for w in said)}
+    old = {s for s in SUBJECTS if s in current and not any(s in n for n in new)}
+    return bool(new) and any(s in member for s in new) and not any(s in member for s in old)
+
+
 def _plain_act(names: Sequence[str]) -> bool:
     """Whether the first name, without the stem it shares with the others, is only the plain act of getting
     the thing (居民身份证首次申领 beside 居民身份证补领: 首次申领)."""
@@ -70,32 +84,49 @@ def family_of(first: Named, others: Sequence[Named]) -> list[Named]:
     return [o for o in others if o.code != first.code and stem(first.name, o.name)]
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a question makes of the first record's family: the member it names, or the members to ask about."""
+
+    chosen: Named | None = None
+    ask: tuple[Named, ...] = ()
+
+
 class Families:
     def __init__(self, words: WordReader):
         self._words = words
 
-    def rivals(self, question: str, ranked: Sequence[Named], matched_own: bool = False) -> list[Named]:
-        """The members to ask about when ``question`` fits ``ranked[0]``'s family without saying which; else [].
+    def read(self, question: str, ranked: Sequence[Named], matched_own: bool = False) -> Reading | None:
+        """None when ``ranked[0]`` has no close rival of its family, or the question says it is meant;
+        else the member the question's words name (which retrieval ranked lower), or the members to ask about.
 
         ``matched_own``: the first's best document is its own alias or similar
         question, contained in the question — an editor already said what it means.
         """
         if len(ranked) < 2 or matched_own:
-            return []
+            return None
         first = ranked[0]
         close = [r for r in family_of(first, ranked[1:]) if r.score >= first.score - FAMILY_WINDOW]
         if not close:
-            return []
+            return None
         near = [r for r in family_of(first, ranked[1:]) if r.score >= first.score - LIST_WINDOW]
-        # the kinds of 住房公积金提取 before anything else about 住房公积金: the tightest stem names the family
+        # the rivals, then the kinds of 住房公积金提取 before anything else about 住房公积金: the tightest stem
         tightest = max(len(stem(first.name, r.name)) for r in near)
-        listed = [first, *[r for r in near if len(stem(first.name, r.name)) == tightest]][:MAX_MEMBERS]
+        kin = [r for r in near if r in close or len(stem(first.name, r.name)) == tightest]
+        listed = [first, *kin][:MAX_MEMBERS]
         names = [m.name for m in listed]
         said = self._words.favours(question, names)
         if said == 0:
-            return []
-        if said is None and _plain_act(names):
-            return []
-        # saying another member than retrieval's first, or none (and the first is not the plain act): asked
-        return listed
+            return None
+        # "头回办身份证": the words name a member retrieval ranked lower, by a word of its own (补 of 补领
+        # is enough to keep the first, not to overrule retrieval)
+        if said is not None and self._words.favours(question, names, enough=OVERRULE_ENOUGH) == said:
+            return Reading(chosen=listed[said])
+        if _plain_act(names):
+            return None
+        return Reading(ask=tuple(listed))
 
+    def rivals(self, question: str, ranked: Sequence[Named], matched_own: bool = False) -> list[Named]:
+        """The members to ask about when ``question`` fits ``ranked[0]``'s family without saying which; else []."""
+        reading = self.read(question, ranked, matched_own)
+        return list(reading.ask) if reading is not None else []

@@ -96,9 +96,16 @@ SHIPPED_RECIPE = Recipe()
 # base's second 507 phrasings: it scores out-of-scope questions higher (reject_below 0.56 answered two of dev's
 # 31) and leads more clearly when it is right (answer_margin 0.005); BM25 weighs 0.1 (dev recall@1 0.966,
 # against 0.958 at 0.05 and 0.075).
+# reject_below was lowered 0.63 -> 0.58 on 2026-12-03, chosen across two bases: a hall's own export has no
+# aliases or similar questions, so its in-scope questions meet only official wording and score lower (the
+# Changchun export declined 21.6% of its 259 in-scope questions at 0.63, 10.8% at 0.58, none of its 28
+# out-of-scope answered at either); on the demo dev split 0.58 declines 3.4% instead of 7.2% and still
+# answers none of its out-of-scope questions (0.55 answered one). A record first on both the dense and the
+# BM25 side is refused only below 0.52 (agreed_floor): dev declines 2.1%, none of its out-of-scope questions
+# answered (0.48 answered one). The held-out base played no part.
 # `index.runtime.policy_for` gives them to every model of this recipe, whenever trained.
-SHIPPED_POLICY = {"sparse_weight": 0.1, "support_weight": 0.2, "reject_below": 0.63, "lexical_floor": 0.64,
-                  "answer_margin": 0.005, "agreed_margin": 0.0, "bundle_window": 0.1}
+SHIPPED_POLICY = {"sparse_weight": 0.1, "support_weight": 0.2, "reject_below": 0.58, "lexical_floor": 0.64,
+                  "answer_margin": 0.005, "agreed_margin": 0.0, "bundle_window": 0.1, "agreed_floor": 0.52}
 
 
 def tuned_model_name(seed_files: list[Path], recipe: Recipe = SHIPPED_RECIPE) -> str:

@@ -37,6 +37,9 @@ SHOWN = 3
 KEEP_SHARE = 0.75  # sentences this close to the best are quoted with it
 MIN_SENTENCES_FOR_MEANING = 4  # a median of fewer sentences says nothing about a typical one
 CHAR_WEIGHT = 0.35  # a single character of an unmatched word (寸 of 几寸) is weak evidence
+# Who the citizen speaks of ("我女朋友", "俺爸") sets the scene; it is rarely what the guide must answer
+PEOPLE = frozenset({"父", "母", "父母", "子女", "配偶", "未成年", "老年人", "本人"})
+PEOPLE_WEIGHT = 0.3
 
 Encode = Callable[[list[str], str], np.ndarray]  # texts, "query" or "passage" → normalised vectors
 
@@ -109,15 +112,18 @@ class GuideSearch:
         """
         if not passages:
             return []
-        named = set(self._words(ignore)) if ignore else set()
-        asked = [w for w in dict.fromkeys(self._words(question)) if w not in named and not w.endswith("#2")]
+        named = {n for n in self._words(ignore) if len(n) >= 2} if ignore else set()
+        # the guide's own name says nothing inside it, nor does a word built on it (结婚证 in 结婚登记's guide)
+        asked = [w for w in dict.fromkeys(self._words(question))
+                 if not w.endswith("#2") and not any(n in w for n in named)]
         if not asked:
             return []
         texts = [f"{p.label}{p.text}" for p in passages]
         officials: dict[str, set[str]] = {}
         for sense in self._lexicon.senses(question):
             officials.setdefault(sense.said, set()).add(sense.official)
-        weights = {w: _weight(w, texts) for w in asked}
+        people = {said for said, meant in officials.items() if meant & PEOPLE}
+        weights = {w: _weight(w, texts) * (PEOPLE_WEIGHT if any(w in p for p in people) else 1.0) for w in asked}
         total = sum(weights.values())
         coverage = np.array([sum(weights[w] * _presence(w, t, officials) for w in asked) / total for t in texts])
         scores = coverage + self._lead_in_meaning(question, passages)
@@ -138,9 +144,11 @@ class GuideSearch:
 
 
 def _weight(word: str, texts: list[str]) -> float:
-    """Inverse sentence frequency inside the guide; a word the guide never uses weighs most."""
+    """Inverse sentence frequency inside the guide; a word the guide never uses weighs most. A number
+    ("刚满20", "交了6个月") is what a rule turns on: it weighs as much as a long word."""
     having = sum(1 for t in texts if word in t)
-    return math.log(1 + (len(texts) + 1) / (having + 1)) * min(len(word), 3)
+    length = 3 if any(ch.isdigit() for ch in word) else min(len(word), 3)
+    return math.log(1 + (len(texts) + 1) / (having + 1)) * length
 
 
 def _presence(word: str, text: str, officials: dict[str, set[str]]) -> float:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from index.lexicon import Lexicon, Sense
 
@@ -25,6 +25,7 @@ _NOT_WORD = re.compile(r"[\W_]+")
 REPLY_FILLER = ("那边", "这边", "那里", "这里", "那个", "这个", "情况", "一下", "我是", "我们", "的话", "就是", "属于",
                 "应该", "如果是", "要是", "换成", "那么", "吧", "呢", "啊", "呀", "哈", "啦", "哦", "嗯", "的", "是",
                 "我", "在", "了", "选", "要", "办", "那", "这", "个", "种", "家", "去", "想", "吗", "么")
+_NEGATED = re.compile(r"(?:没有|没|不是|并非|无|非)[\u4e00-\u9fff]{1,2}")
 REST_MAX_CHARS = 2  # content a pick may leave unexplained (a stray character; 社保卡 is a thing of its own)
 # How much of a name's own words a text must say: a question may name its member by one character of its own
 # (补 of 补领 beside 换领); a short reply, which has nothing else to go by, by a word (a bigram or an official one)
@@ -37,6 +38,52 @@ def normalise(text: str) -> str:
     return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text or "")).lower()
 
 
+_CHINESE_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_SAID_AGE = re.compile(r"(\d{1,3}|[一二两三四五六七八九十]{1,3})(?:周)?岁")
+# how a guide bounds an age: 未满16周岁, 年满16周岁, 16周岁以上, 18岁以下 …
+_BOUND = re.compile(r"(未满|不满|年满|满|已满)?(\d{1,3})(?:周)?岁(以上|以下|及以上|及以下|以内)?")
+
+
+def _chinese_number(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    if text == "十":
+        return 10
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (_CHINESE_DIGITS.get(tens, 1) if tens else 1) * 10 + (_CHINESE_DIGITS.get(ones, 0) if ones else 0)
+    return _CHINESE_DIGITS.get(text) if len(text) == 1 else None
+
+
+def said_age(text: str) -> int | None:
+    """The age a text tells ("娃才14岁", "十五岁了"), or None."""
+    match = _SAID_AGE.search(text)
+    return _chinese_number(match.group(1)) if match else None
+
+
+def age_test(name: str) -> Callable[[int], bool] | None:
+    """What ages a name admits, when it bounds one ("未满16周岁首次申领": under 16), or None."""
+    match = _BOUND.search(name)
+    if match is None:
+        return None
+    qualifier, number, direction = match.group(1) or "", int(match.group(2)), match.group(3) or ""
+    if qualifier in ("未满", "不满") or direction in ("以下", "以内"):
+        return (lambda age: age < number) if qualifier or direction == "以内" else (lambda age: age <= number)
+    if qualifier in ("年满", "满", "已满") or direction.endswith("以上"):
+        return lambda age: age >= number
+    return None
+
+
+def by_age(text: str, names: Sequence[str]) -> int | None:
+    """The one name whose age bound admits the age ``text`` tells, among names that bound ages."""
+    age = said_age(text)
+    tests = [age_test(n) for n in names]
+    if age is None or sum(t is not None for t in tests) < 2:
+        return None
+    fitting = [i for i, test in enumerate(tests) if test is not None and test(age)]
+    return fitting[0] if len(fitting) == 1 else None
+
+
 class WordReader:
     def __init__(self, lexicon: Lexicon, stop_words: Iterable[str] = ()):
         self.lexicon = lexicon
@@ -46,6 +93,9 @@ class WordReader:
         """The index of the one name a short ``text`` means, by its words and nothing else it says, or None."""
         said = normalise(text)
         titles = [normalise(n) for n in names]
+        aged = by_age(text, names)
+        if aged is not None:
+            return aged
         best = self._best(said, titles, enough=PICK_ENOUGH)
         if best is None:
             return None
@@ -59,15 +109,33 @@ class WordReader:
             return None
         return best
 
-    def favours(self, text: str, names: Sequence[str]) -> int | None:
+    def favours(self, text: str, names: Sequence[str], enough: float = 0.0) -> int | None:
         """The index of the name whose own words ``text`` says clearly more than any other's, or None;
-        the rest of ``text`` may say anything (a question is longer than a reply)."""
-        return self._best(normalise(text), [normalise(n) for n in names])
+        the rest of ``text`` may say anything (a question is longer than a reply). An age it tells picks the
+        name whose age bound admits it ("娃才14岁" among 未满16周岁 / 年满16周岁)."""
+        aged = by_age(text, names)
+        if aged is not None:
+            return aged
+        return self._best(normalise(text), [normalise(n) for n in names], enough=max(enough, FAVOUR_ENOUGH))
+
+    def leaders(self, text: str, names: Sequence[str]) -> list[int]:
+        """The names ``text`` speaks for equally and more than for the rest ("居住地" among four names, two
+        of them 居住地申请), best first; [] when it speaks for none."""
+        said = normalise(text)
+        scores = overlaps(said, {s.official for s in self.lexicon.senses(said)}, [normalise(n) for n in names])
+        top = max(scores, default=0.0)
+        if top < FAVOUR_ENOUGH:
+            return []
+        leading = [i for i, score in enumerate(scores) if score == top]
+        others = max((score for score in scores if score < top), default=0.0)
+        return leading if top >= 1.5 * others else []
 
     def _best(self, said: str, titles: Sequence[str], enough: float = FAVOUR_ENOUGH) -> int | None:
         if not said or not titles:
             return None
-        scores = overlaps(said, {s.official for s in self.lexicon.senses(said)}, titles)
+        # the everyday words are read in the whole text ("没结婚" is 非婚生); the text's own characters only
+        # where it does not deny them ("没有单位" is no vote for 单位缴存登记)
+        scores = overlaps(_NEGATED.sub("", said), {s.official for s in self.lexicon.senses(said)}, titles)
         best = max(range(len(scores)), key=scores.__getitem__)
         runner_up = max((s for i, s in enumerate(scores) if i != best), default=0.0)
         if scores[best] < enough or scores[best] < 1.5 * runner_up or scores[best] == runner_up:

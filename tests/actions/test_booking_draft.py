@@ -274,10 +274,11 @@ def test_nonsense_is_answered_with_not_understood(hall):
     assert outcome.notes == ["抱歉，没听明白。"]
 
 
-def test_changing_the_item_clears_the_hall(hall):
+def test_changing_the_item_keeps_a_hall_that_takes_it(hall):
+    """"去南关办分户" said before the item was settled: the hall named stays once the item is known."""
     message = Message(text='/inform{"item_code":"T-SFZ-003"}', intent="inform", entities={"item_code": "T-SFZ-003"})
     outcome = read_turn({**DRAFTED, "appointment_confirmed": "yes"}, "appointment_confirmed", message, hall.context())
-    assert outcome.updates == {"appointment_item": "T-SFZ-003", "appointment_hall": None, "appointment_confirmed": None}
+    assert outcome.updates == {"appointment_item": "T-SFZ-003", "appointment_confirmed": None}
 
 
 def test_changing_to_an_item_one_hall_offers_moves_to_that_hall():

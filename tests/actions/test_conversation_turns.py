@@ -65,7 +65,7 @@ def test_a_follow_up_about_a_detail_is_answered_by_quoting_the_guide(residence_o
     assert text.startswith("【居住证申领】办事指南中与您的问题有关的内容：")
     assert "受理条件：在江川市居住半年以上" in text and "第1版" in text
     assert _kind(messages[0]) == "answer" and messages[0]["custom"]["daoban"]["about"] == ["T-JZ-001"]
-    assert slots_of(events) == {"failures": 0.0}  # the guide in context stays the same
+    assert slots_of(events) == {"item_code": "T-JZ-001", "failures": 0.0}  # the guide in context stays the same
 
 
 def test_what_the_guide_does_not_say_is_said_and_a_person_offered_the_second_time(residence_only, hall_services):

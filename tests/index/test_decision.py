@@ -76,3 +76,17 @@ def test_a_second_close_phrasing_lifts_a_record_over_one_lucky_match():
 def test_support_weight_must_be_a_fraction():
     with pytest.raises(ValueError, match="support_weight"):
         DecisionPolicy(support_weight=1.5)
+
+
+def test_a_record_first_on_both_sides_is_kept_down_to_the_agreed_floor():
+    """A base without aliases meets questions only through its official wording: a cosine under reject_below
+    with BM25 agreeing is evidence enough, down to agreed_floor; either side alone is not."""
+    policy = DecisionPolicy(reject_below=0.58, lexical_floor=0.64, agreed_floor=0.52)
+    agreed = fuse(PooledScores(dense={"a": 0.55, "b": 0.45}, sparse={"a": 9.0, "b": 2.0}), NAMES, policy)
+    assert decide(agreed, policy)[0] == "answer"
+    dense_only = fuse(PooledScores(dense={"a": 0.55, "b": 0.45}, sparse={"b": 9.0}), NAMES, policy)
+    assert decide(dense_only, policy)[0] == "reject"
+    too_low = fuse(PooledScores(dense={"a": 0.50, "b": 0.45}, sparse={"a": 9.0}), NAMES, policy)
+    assert decide(too_low, policy)[0] == "reject"
+    unset = DecisionPolicy(reject_below=0.58, lexical_floor=0.64)
+    assert decide(fuse(PooledScores(dense={"a": 0.55}, sparse={"a": 9.0}), NAMES, unset), unset)[0] == "reject"

@@ -56,3 +56,21 @@ def test_a_short_reply_picks_a_name_only_when_little_of_it_is_left_unexplained()
     assert words.pick("那补办呢", names) == 2
     assert words.pick("社保卡补办呢", names) is None
     assert words.favours("我身份证丢了在外地，想问问怎么补一张", names) == 2  # a question may say more
+
+
+def test_an_age_told_picks_the_situation_whose_bound_admits_it():
+    from index.wording import by_age, said_age
+
+    under_over = ["未满16周岁首次申领", "年满16周岁首次申领"]
+    assert said_age("娃才14岁") == 14 and said_age("孩子十五岁了") == 15 and said_age("没说年纪") is None
+    assert by_age("娃才14岁", under_over) == 0 and by_age("满16岁了", under_over) == 1
+    assert by_age("孩子才8岁", ["18岁以上人员申领", "父母代18岁以下未成年子女申领"]) == 1
+    assert by_age("我30岁", ["因务工申领", "因就学申领"]) is None  # no bounds to read
+
+
+def test_who_a_follow_up_swaps_keeps_what_is_done():
+    from index.families import swaps_subject
+
+    assert swaps_subject("个体工商户变更登记", {"企业"}, "企业变更登记")
+    assert not swaps_subject("个体工商户变更登记", {"企业"}, "个体工商户转型为企业")
+    assert not swaps_subject("个体工商户变更登记", {"补办"}, "企业变更登记")
