@@ -86,6 +86,7 @@ bench: setup
 	$(APP_PY) -m bench.retrieval --split dev
 	$(APP_PY) -m bench.nlu
 	$(APP_PY) -m bench.chat_latency
+	$(APP_PY) -m bench.dialogues --base demo --base changchun
 
 clean-state:
 	rm -rf $(DAOBAN_HOME)/daoban.db* $(DAOBAN_HOME)/index $(DAOBAN_HOME)/logs $(DAOBAN_HOME)/run $(DAOBAN_HOME)/rasa

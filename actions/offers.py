@@ -112,8 +112,9 @@ class OfferReader:
             chosen = self._words.pick(said, [titles[i] for i in wordy])
             if chosen is not None:
                 return Pick(choices[wordy[chosen]], "words")
-        if self._meaning is not None and len(said) <= MEANING_MAX_CHARS and len(wordy) >= 2:
-            return self._by_meaning(text, [choices[i] for i in wordy])
+        guides = _guides_or_situations([choices[i] for i in wordy])
+        if self._meaning is not None and len(said) <= MEANING_MAX_CHARS and len(guides) >= 2:
+            return self._by_meaning(text, guides)
         return None
 
     def _yes_no(self, said: str, choices: Sequence[Choice]) -> Pick | None:
@@ -160,6 +161,17 @@ def ordinal(said: str, count: int) -> int | None:
     raw = match.group("n")
     number = int(raw) if raw.isdigit() else _CHINESE_NUMBERS[raw]
     return number if 1 <= number <= count else None
+
+
+def _guides_or_situations(choices: Sequence[Choice]) -> list[Choice]:
+    """The choices meaning can tell apart: situations, or guides (several item codes); not the aspects of the
+    guide already chosen (NLU reads those, and one embedding a turn for them would be spent for nothing),
+    districts or a yes/no."""
+    situations = [c for c in choices if "situation" in c.entities]
+    if situations:
+        return situations
+    guides = [c for c in choices if "item_code" in c.entities]
+    return guides if len({c.entities["item_code"] for c in guides}) >= 2 else []
 
 
 def _readable_by_words(choice: Choice) -> bool:

@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ DENSE_DEPTH = 256  # documents fetched per query before pooling them per record
 # all of them to be shown, which the dense side finds alone; pooling every document with a nonzero BM25
 # score instead costs seconds on a base of millions. Bases smaller than these depths
 # (the demo base has ~2,300 documents) are pooled whole, exactly as before.
+RECENT_QUERIES = 64  # questions of the last few turns, encoded once
 SPARSE_DOCS = 4096
 SPARSE_RECORDS = 512
 _BARE_TERM_STRIP = re.compile(r"[\s\W_]+")
@@ -90,7 +92,8 @@ class RetrievalEngine:
         self._examples: list[str] | None = None
         self.words = WordReader(Lexicon.load(), default_stop_words())
         self._families = Families(self.words)
-        self._guide_search = GuideSearch(self.content_words, self.words.lexicon, self._embedder.encode)
+        self._guide_search = GuideSearch(self.content_words, self.words.lexicon, self._encode)
+        self._recent_queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._docs: list[SearchDoc] = []
         self._vectors = np.zeros((0, embedder.dim), dtype=np.float32)
         self._dense = DenseIndex(np.zeros((0, embedder.dim), dtype=np.float32), embedder.dim)
@@ -186,6 +189,23 @@ class RetrievalEngine:
         self.apply(store.changes_since(self.revision), store.content_hash())
         return True
 
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        """The embedder's vectors; one question is encoded once per turn however often it is searched (the
+        base, the guide in context, the choices on offer), documents go to the embedder's own cache."""
+        if prompt != QUERY or len(texts) != 1:
+            return self._embedder.encode(texts, prompt)
+        with self._lock:
+            vector = self._recent_queries.get(texts[0])
+            if vector is not None:
+                self._recent_queries.move_to_end(texts[0])
+                return vector
+        vector = self._embedder.encode(texts, prompt)
+        with self._lock:
+            self._recent_queries[texts[0]] = vector
+            while len(self._recent_queries) > RECENT_QUERIES:
+                self._recent_queries.popitem(last=False)
+        return vector
+
     def _embed_docs(self, docs: list[SearchDoc]) -> np.ndarray:
         if not docs:
             return np.zeros((0, self._embedder.dim), dtype=np.float32)
@@ -238,7 +258,7 @@ class RetrievalEngine:
         rewrite = self._rewrite(query)
         text = rewrite.text
         started = time.perf_counter()
-        query_vector = self._embedder.encode([text], QUERY) if mode != "sparse" else None
+        query_vector = self._encode([text], QUERY) if mode != "sparse" else None
         encode_ms = (time.perf_counter() - started) * 1000
         with self._lock:
             pooled = self._context.apply(text, self._pooled_scores(text, query_vector, mode), self._names, self._twins,
@@ -296,8 +316,8 @@ class RetrievalEngine:
         """Cosine of ``question`` (as a query) to each label (as a passage): for reading a reply against choices."""
         if not labels:
             return []
-        query = self._embedder.encode([self._rewrite(question).text], QUERY)
-        passages = self._embedder.encode(labels, PASSAGE)
+        query = self._encode([self._rewrite(question).text], QUERY)
+        passages = self._encode(labels, PASSAGE)
         return [float(v) for v in (passages @ query[0])]
 
     def passages(self, code: str, question: str) -> list[Found]:

@@ -5,8 +5,9 @@ and it goes to whoever holds the conversation:
 
 - a person, while a hand-over ticket is *taken*: the message is the ticket's;
 - the bot otherwise. While a ticket still *waits* for a person, the citizen
-  may go on asking the bot (the ticket stays open and keeps every message);
-  a message the bot cannot answer then gets an acknowledgement instead.
+  may go on asking the bot (the ticket stays open and keeps every message); a
+  message that asks nothing ("我家在长宁路，请尽快联系我") is for the person and
+  only acknowledged, and so is a question the bot cannot answer.
 
 Before the bot reads a typed message it is read against the choices of the
 bot's last turn (``actions.offers``): "第二个", "补办的" or "2" on WeChat mean
@@ -44,6 +45,9 @@ logger = logging.getLogger(__name__)
 META_KEY = "daoban"  # what actions.speech puts in a message's custom JSON
 WAITING_NOTE = "您的留言已转给工作人员（工单 {number}），请稍候；在此期间也可以继续向我提问。"
 UNANSWERED_KINDS = frozenset({"decline"})
+QUESTION_MARKS = ("？", "?", "吗", "么", "呢", "怎么", "咋", "哪", "多少", "几", "啥", "什么", "能不能", "可不可以", "是否",
+                  "要不要", "行不行", "有没有")
+QUESTION_ENDS = ("不", "没", "没有")  # "收钱不", "办好了没"
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,9 @@ class Conversations:
             logger.info("message from %s kept for ticket %s: %s", sender_id, held.number, mask_text(text)[:80])
             if held.status != "waiting":
                 return Turn(replies=[], held=held)
+            if not asks_something(text):
+                raw = [_waiting_note(held)]
+                return Turn(replies=await run_in_threadpool(self._record_replies, sender_id, channel, raw), held=held)
         choices = [Choice(title, payload) for title, payload in pending]
         pick = await run_in_threadpool(self.reader.read, text, choices) if self.reader and choices else None
         if pick is not None:
@@ -84,7 +91,7 @@ class Conversations:
         metadata = {"typed": text, "offers": [{"title": c.title, "payload": c.payload} for c in choices]}
         raw = await self.rasa.send(sender_id, pick.choice.payload if pick else text, metadata)
         if held is not None and _all_unanswered(raw):
-            raw = [{"text": WAITING_NOTE.format(number=held.number), "custom": {META_KEY: {"kind": "other"}}}]
+            raw = [_waiting_note(held)]
         replies = await run_in_threadpool(self._record_replies, sender_id, channel, raw)
         return Turn(replies=replies, held=await run_in_threadpool(self.tickets.active_for, sender_id))
 
@@ -120,6 +127,15 @@ def _joined(raw: Sequence[dict[str, Any]]) -> list[tuple[str, list[Button], dict
         elif meta and joined:
             joined[-1][2].update(meta)
     return joined
+
+
+def asks_something(text: str) -> bool:
+    """Whether a message is a question (marks, question words) rather than something said for the person."""
+    return any(mark in text for mark in QUESTION_MARKS) or text.rstrip("。！!~～ ").endswith(QUESTION_ENDS)
+
+
+def _waiting_note(ticket: Ticket) -> dict[str, Any]:
+    return {"text": WAITING_NOTE.format(number=ticket.number), "custom": {META_KEY: {"kind": "other"}}}
 
 
 def _all_unanswered(raw: Sequence[dict[str, Any]]) -> bool:

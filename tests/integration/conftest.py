@@ -10,10 +10,15 @@ from daoban.rasa_model import model_path
 from daoban.setup_steps import run_setup
 from tests.conftest import isolated_settings
 
+WECHAT_TOKEN = "daoban-integration-token"
+
 
 @pytest.fixture(scope="session")
 def running(tmp_path_factory):
-    settings = isolated_settings(tmp_path_factory.mktemp("instance"))
+    # the official account in plain mode too: WeChat conversations take the same path as the web's
+    # (a passive reply waits up to 15 s here: a loaded CI machine must not turn an answer into a lost one)
+    settings = isolated_settings(tmp_path_factory.mktemp("instance")).model_copy(
+        update={"wechat_token": WECHAT_TOKEN, "wechat_reply_budget_s": 15.0})
     run_setup(settings)
     processes.start(settings, processes.process_specs(settings, model_path(settings)))
     try:

@@ -224,3 +224,12 @@ def test_a_server_that_drops_the_connection_is_skipped_but_a_slow_one_is_not():
     assert asyncio.run(talk(["http://rasa-killed", "http://rasa-b"])) == "rasa-b"
     with pytest.raises(AssistantUnavailable):  # it may still be handling the message: the citizen is told to retry
         asyncio.run(talk(["http://rasa-slow", "http://rasa-b"]))
+
+
+def test_while_a_ticket_waits_what_asks_nothing_is_for_the_person_only(client, fake_rasa):
+    number = _open_ticket(client, "web-wait-2")
+    body = client.post("/api/chat", json={"sender_id": "web-wait-2", "text": "我家在长宁路88号，请尽快联系我"}).json()
+    assert [m["text"] for m in body["messages"]] == [f"您的留言已转给工作人员（工单 {number}），请稍候；在此期间也可以继续向我提问。"]
+    assert fake_rasa.received == []  # the bot never saw it
+    client.post("/api/chat", json={"sender_id": "web-wait-2", "text": "居住证收钱不"})
+    assert [m["message"] for m in fake_rasa.received] == ["居住证收钱不"]
