@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 from wechatpy.utils import WeChatSigner
 
+from bench.bases import BASES, CHANGCHUN_DIR, BaseSpec
 from bench.report import machine, table, write_section
 from daoban import processes
 from daoban.logging_setup import configure_logging
@@ -45,43 +46,14 @@ from daoban.settings import REPO_ROOT, Settings, load_settings
 from daoban.setup_steps import run_setup
 from journal.log import ChatJournal, JournalMessage
 from knowledge.database import make_engine
-from knowledge.jsonl import read_jsonl
-from knowledge.schema import Record
-from knowledge.spreadsheet import read_records
 
 logger = logging.getLogger(__name__)
 
 DIALOGUES_DIR = REPO_ROOT / "bench" / "dialogues"
-HELDOUT_DIR = REPO_ROOT / "bench" / "heldout"
-CHANGCHUN_DIR = REPO_ROOT.parent / "shared" / "data" / "jilin-changchun"
 KINDS = frozenset({"answer", "clarify", "form", "booked", "lookup", "cancelled", "handover", "decline", "other"})
 WECHAT_TOKEN = "daoban-bench-token"
 WECHAT_ACCOUNT = "gh_daoban_bench"
 REPLY_WAIT_S = 60.0
-
-
-@dataclass(frozen=True)
-class BaseSpec:
-    name: str
-    halls: Path
-    held_out: bool = False
-
-    def records(self) -> list[Record]:
-        if self.name == "demo":
-            return read_jsonl(sorted((REPO_ROOT / "knowledge" / "demo").glob("*.jsonl")))
-        if self.name == "heldout":
-            return read_jsonl([HELDOUT_DIR / f for f in ("items.jsonl", "bundles.jsonl", "cross_province.jsonl")])
-        return read_records([CHANGCHUN_DIR / "excel_main0530.xlsx", CHANGCHUN_DIR / "materials.xls"])
-
-    def available(self) -> bool:
-        return self.name != "changchun" or CHANGCHUN_DIR.is_dir()
-
-
-BASES = {
-    "demo": BaseSpec("demo", REPO_ROOT / "hall" / "demo_halls.json"),
-    "changchun": BaseSpec("changchun", DIALOGUES_DIR / "changchun_halls.json"),
-    "heldout": BaseSpec("heldout", HELDOUT_DIR / "halls.json", held_out=True),
-}
 
 
 # ---- conversations and checks --------------------------------------------------------------------------------------

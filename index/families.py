@@ -118,9 +118,10 @@ class Families:
         said = self._words.favours(question, names)
         if said == 0:
             return None
-        # "头回办身份证": the words name a member retrieval ranked lower, by a word of its own (补 of 补领
-        # is enough to keep the first, not to overrule retrieval)
-        if said is not None and self._words.favours(question, names, enough=OVERRULE_ENOUGH) == said:
+        # "头回办身份证": the citizen's words mean a member retrieval ranked lower, by a word of its own (补 of
+        # 补领 is enough to keep the first, not to overrule retrieval; nor is a word the text only happens to share)
+        if said is not None and self._words.favours(question, names, enough=OVERRULE_ENOUGH,
+                                                    officials_only=True) == said:
             return Reading(chosen=listed[said])
         if _plain_act(names):
             return None

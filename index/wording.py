@@ -109,14 +109,17 @@ class WordReader:
             return None
         return best
 
-    def favours(self, text: str, names: Sequence[str], enough: float = 0.0) -> int | None:
+    def favours(self, text: str, names: Sequence[str], enough: float = 0.0, *, officials_only: bool = False) -> int | None:
         """The index of the name whose own words ``text`` says clearly more than any other's, or None;
         the rest of ``text`` may say anything (a question is longer than a reply). An age it tells picks the
-        name whose age bound admits it ("娃才14岁" among 未满16周岁 / 年满16周岁)."""
+        name whose age bound admits it ("娃才14岁" among 未满16周岁 / 年满16周岁). ``officials_only``: only the
+        guides' words the citizen's everyday words mean count ("头回" for 首次申领), not characters the text
+        happens to share with a name ("香港定居" is no vote for 赴台定居签注)."""
         aged = by_age(text, names)
         if aged is not None:
             return aged
-        return self._best(normalise(text), [normalise(n) for n in names], enough=max(enough, FAVOUR_ENOUGH))
+        return self._best(normalise(text), [normalise(n) for n in names], enough=max(enough, FAVOUR_ENOUGH),
+                          officials_only=officials_only)
 
     def leaders(self, text: str, names: Sequence[str]) -> list[int]:
         """The names ``text`` speaks for equally and more than for the rest ("居住地" among four names, two
@@ -130,12 +133,14 @@ class WordReader:
         others = max((score for score in scores if score < top), default=0.0)
         return leading if top >= 1.5 * others else []
 
-    def _best(self, said: str, titles: Sequence[str], enough: float = FAVOUR_ENOUGH) -> int | None:
+    def _best(self, said: str, titles: Sequence[str], enough: float = FAVOUR_ENOUGH,
+              officials_only: bool = False) -> int | None:
         if not said or not titles:
             return None
         # the everyday words are read in the whole text ("没结婚" is 非婚生); the text's own characters only
         # where it does not deny them ("没有单位" is no vote for 单位缴存登记)
-        scores = overlaps(_NEGATED.sub("", said), {s.official for s in self.lexicon.senses(said)}, titles)
+        literal = "" if officials_only else _NEGATED.sub("", said)
+        scores = overlaps(literal, {s.official for s in self.lexicon.senses(said)}, titles)
         best = max(range(len(scores)), key=scores.__getitem__)
         runner_up = max((s for i, s in enumerate(scores) if i != best), default=0.0)
         if scores[best] < enough or scores[best] < 1.5 * runner_up or scores[best] == runner_up:
