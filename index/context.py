@@ -36,8 +36,11 @@ class QueryContext:
 
 
 class ContextRules:
-    def __init__(self) -> None:
-        self._elsewhere = tuple(read_word_list(WORDS_DIR / "elsewhere.txt"))
+    def __init__(self, home: frozenset[str] = frozenset()) -> None:
+        """``home``: the base's own place names (``index.locality.home_names``): 吉林 is elsewhere for a hall in
+        江川, home for one in 长春."""
+        self._elsewhere = tuple(w for w in read_word_list(WORDS_DIR / "elsewhere.txt")
+                                if not any(w.startswith(h) or h.startswith(w) for h in home))
         self._bundle_cues = tuple(read_word_list(WORDS_DIR / "bundle_cues.txt"))
         cues = "|".join(re.escape(c) for c in sorted(self._bundle_cues, key=len, reverse=True))
         self._aspect_cue = re.compile(f"(?:{cues})(?:{'|'.join(ASPECT_NOUNS)})") if cues else None

@@ -27,6 +27,7 @@ from index.embedder import Embedder
 from index.errors import BadQuery
 from index.families import Families, Named, family_of
 from index.lexicon import Lexicon
+from index.locality import Locality, home_names
 from index.passages import Found, GuideSearch, passages_of
 from index.sparse import SparseIndex
 from index.spelling import QueryRewriter, Rewrite
@@ -90,6 +91,7 @@ class RetrievalEngine:
         self._twin_cues: dict[str, frozenset[str]] = {}
         self._context = ContextRules()
         self._examples: list[str] | None = None
+        self._locality = Locality(())
         self.words = WordReader(Lexicon.load(), default_stop_words())
         self._families = Families(self.words)
         self._guide_search = GuideSearch(self.content_words, self.words.lexicon, self._encode)
@@ -216,6 +218,9 @@ class RetrievalEngine:
         for an edit, so only the edited documents were tokenised."""
         self._names = {code: (r.kind, r.name) for code, r in self._records.items()}
         self._examples = None
+        home = home_names(self._records.values())
+        self._locality = Locality(home)
+        self._context = ContextRules(home)
         self._twins = {
             r.item_code: r.code for r in self._records.values()
             if isinstance(r, CrossProvinceEntry) and r.item_code in self._records
@@ -304,7 +309,8 @@ class RetrievalEngine:
         own = (normalise(p) for p in (*record.aliases, *record.questions))
         matched_own = any(len(p) >= 4 and p in asked for p in own)
         window = ranking.candidates[:12]
-        reading = self._families.read(ranking.text, [Named(c.code, c.name, c.score) for c in window], matched_own)
+        reading = self._families.read(ranking.text, [Named(c.code, c.name, c.score) for c in window], matched_own,
+                                      self._locality)
         if reading is None:
             return None
         if reading.chosen is not None:

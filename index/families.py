@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.locality import Locality
 from index.wording import WordReader, normalise
 
 # Stems too common to make a family of their own: half the base is some kind of 登记
@@ -96,7 +97,8 @@ class Families:
     def __init__(self, words: WordReader):
         self._words = words
 
-    def read(self, question: str, ranked: Sequence[Named], matched_own: bool = False) -> Reading | None:
+    def read(self, question: str, ranked: Sequence[Named], matched_own: bool = False,
+             locality: Locality | None = None) -> Reading | None:
         """None when ``ranked[0]`` has no close rival of its family, or the question says it is meant;
         else the member the question's words name (which retrieval ranked lower), or the members to ask about.
 
@@ -114,17 +116,28 @@ class Families:
         tightest = max(len(stem(first.name, r.name)) for r in near)
         kin = [r for r in near if r in close or len(stem(first.name, r.name)) == tightest]
         listed = [first, *kin][:MAX_MEMBERS]
+        where = locality.of_question(question) if locality is not None else None
+        if where is not None:  # "长春本地户口": the guides for those registered elsewhere are no rivals
+            marked = {Locality.of_name(m.name) for m in listed} - {None}
+            # beside 丢失异地补领, the plain 丢失补领 is the one for here (and beside a 户籍地 one, for elsewhere)
+            unmarked = ({"here", "elsewhere"} - marked).pop() if len(marked) == 1 else None
+            fitting = [m for m in listed if (Locality.of_name(m.name) or unmarked) in (None, where)]
+            if fitting and len(fitting) < len(listed):
+                listed = fitting
+                if len(listed) == 1 or not family_of(listed[0], listed[1:]):
+                    return None if listed[0] is first else Reading(chosen=listed[0])
+                first = listed[0]
         names = [m.name for m in listed]
         said = self._words.favours(question, names)
         if said == 0:
-            return None
+            return None if listed[0] is ranked[0] else Reading(chosen=listed[0])
         # "头回办身份证": the citizen's words mean a member retrieval ranked lower, by a word of its own (补 of
         # 补领 is enough to keep the first, not to overrule retrieval; nor is a word the text only happens to share)
         if said is not None and self._words.favours(question, names, enough=OVERRULE_ENOUGH,
                                                     officials_only=True) == said:
             return Reading(chosen=listed[said])
         if _plain_act(names):
-            return None
+            return None if listed[0] is ranked[0] else Reading(chosen=listed[0])
         return Reading(ask=tuple(listed))
 
     def rivals(self, question: str, ranked: Sequence[Named], matched_own: bool = False) -> list[Named]:
