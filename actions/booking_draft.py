@@ -183,9 +183,9 @@ class _Draft:
             self.out.updates[TIME_HINT] = said
             if self.get("appointment_slot"):
                 self.set("appointment_slot", None)
-        elif (self.requested == "appointment_slot" and self.message.intent not in INTERRUPTIONS
-              and not self.get(TIME_HINT) and not self.out.updates):
-            # (a part of the day said before is applied to the day in check_day_and_slot, or the slot asked again)
+        elif self.requested == "appointment_slot" and self.message.intent not in INTERRUPTIONS and not self.out.updates:
+            # a part of the day said before still narrows the list, but this reply said no time: asking again in
+            # silence would leave a citizen who typed something else (their name, "对") in a loop
             self.set("appointment_slot", None, "请点选一个时段，或说“上午10点”“下午3点”。")
 
     def read_name(self) -> None:

@@ -113,15 +113,18 @@ class GuideSearch:
         if not passages:
             return []
         named = {n for n in self._words(ignore) if len(n) >= 2} if ignore else set()
-        # the guide's own name says nothing inside it, nor does a word built on it (结婚证 in 结婚登记's guide)
-        asked = [w for w in dict.fromkeys(self._words(question))
-                 if not w.endswith("#2") and not any(n in w for n in named)]
-        if not asked:
-            return []
-        texts = [f"{p.label}{p.text}" for p in passages]
         officials: dict[str, set[str]] = {}
         for sense in self._lexicon.senses(question):
             officials.setdefault(sense.said, set()).add(sense.official)
+        # the guide's own name says nothing inside it, nor does a word built on it (结婚证 in 结婚登记's guide)
+        # or the citizen's word for it (丢了 in 遗失补发's guide: 遗失); a piece of it may (补 of 补领 in "补好之前")
+        naming = {said for said, meant in officials.items() if any(m in ignore for m in meant)} if ignore else set()
+        asked = [w for w in dict.fromkeys(self._words(question))
+                 if not w.endswith("#2") and not any(n in w for n in named)
+                 and not any(w in said for said in naming)]
+        if not asked:
+            return []
+        texts = [f"{p.label}{p.text}" for p in passages]
         people = {said for said, meant in officials.items() if meant & PEOPLE}
         weights = {w: _weight(w, texts) * (PEOPLE_WEIGHT if any(w in p for p in people) else 1.0) for w in asked}
         total = sum(weights.values())

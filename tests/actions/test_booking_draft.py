@@ -177,6 +177,16 @@ def test_a_part_of_the_day_with_several_open_slots_leaves_the_slot_to_be_asked(h
     assert moved.notes == []  # nothing asked: the form goes on to the name
 
 
+def test_a_reply_that_is_no_time_is_told_so_even_with_a_part_of_the_day_held(hall):
+    values = {**DRAFTED, "appointment_slot": None}
+    held = read_turn(values, "appointment_slot", say("上午", time="上午"), hall.context())
+    values |= held.updates
+    outcome = read_turn(values, "appointment_slot", say("周建军"), hall.context())
+    assert outcome.updates.get("appointment_slot") is None
+    assert outcome.notes == ["请点选一个时段，或说“上午10点”“下午3点”。"]
+    assert outcome.updates[TIME_HINT] == "上午"  # the morning still narrows the list asked again
+
+
 def test_a_part_of_the_day_with_one_open_slot_fills_it(hall):
     hall.full |= {(QINGSHAN_HALL, TOMORROW, "09:00-10:00"), (QINGSHAN_HALL, TOMORROW, "11:00-12:00")}
     values = {**DRAFTED, "appointment_slot": None}

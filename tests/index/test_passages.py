@@ -50,3 +50,13 @@ def test_closeness_in_meaning_lifts_a_sentence_the_words_alone_miss():
     assert _search().search(question, passages, ignore=item.name) == []
     found = _search(encode).search(question, passages, ignore=item.name)
     assert found and found[0].passage.text == "持证满一年的须签注。"
+
+
+def test_the_citizen_s_words_for_the_guide_s_name_tell_nothing_either():
+    item = make_item(name="居住证遗失补领", conditions="居住证遗失的，原证件持有人应当到居住地公安派出所办理补领手续。")
+    passages = passages_of(item)
+    # 丢了 is the citizen's 遗失, 补办 their 补领: the question only names the guide, so no sentence answers it
+    assert _search().search("居住证丢了 补办一下", passages, ignore=item.name) == []
+    # what it asks beyond the name is still looked up
+    found = _search().search("居住证丢了 能让别人去派出所办吗", passages, ignore=item.name)
+    assert found and "派出所" in found[0].passage.text
