@@ -74,6 +74,12 @@ class DecisionPolicy:
     # a record first on both sides is not refused unless its cosine falls below this (None: reject_below):
     # a base without aliases is found by its official wording, and BM25 agreeing is the evidence
     agreed_floor: float | None = None
+    # between this cosine and the refusal floor, a record BM25 also ranks in its first ``doubt_sparse_rank`` is
+    # offered with the next ones instead of refused (None: no such zone): a citizen's story ("俺俩下个月想去领
+    # 结婚证 都得带啥啊") dilutes the cosine of the right guide, and asking is better than declining
+    doubt_below: float | None = None
+    doubt_sparse_rank: int = 5
+    doubt_shown: int = 3
 
     def __post_init__(self) -> None:
         if self.fusion not in ("score", "rrf"):
@@ -90,6 +96,10 @@ class DecisionPolicy:
             raise ValueError(f"bundle_window must be >= 0, got {self.bundle_window}")
         if self.max_suggestions < 2:
             raise ValueError(f"max_suggestions must be >= 2, got {self.max_suggestions}")
+        if self.doubt_below is not None and not 0 < self.doubt_below <= self.reject_below:
+            raise ValueError(f"doubt_below must be in (0, reject_below], got {self.doubt_below}")
+        if self.doubt_sparse_rank < 1 or self.doubt_shown < 2:
+            raise ValueError("doubt_sparse_rank must be >= 1 and doubt_shown >= 2")
 
 
 @dataclass(frozen=True)
@@ -143,7 +153,8 @@ def decide(candidates: list[Candidate], policy: DecisionPolicy) -> tuple[Decisio
 
     Answer only when the top record leads clearly: first on the dense side by a
     margin, or first on both sides with a smaller margin or the sparse runner-up
-    well behind. Records neck and neck become a question instead.
+    well behind. Records neck and neck become a question instead, and so does a
+    record just below the refusal floor that BM25 also finds (``doubt_below``).
     """
     if not candidates:
         return "reject", []
@@ -154,7 +165,9 @@ def decide(candidates: list[Candidate], policy: DecisionPolicy) -> tuple[Decisio
     if both_first and policy.agreed_floor is not None:
         floor = min(floor, policy.agreed_floor)
     if best_dense < floor or (top.sparse_rank is None and best_dense < policy.lexical_floor):
-        return "reject", []
+        doubtful = (policy.doubt_below is not None and best_dense >= policy.doubt_below
+                    and top.sparse_rank is not None and top.sparse_rank <= policy.doubt_sparse_rank)
+        return ("suggest", candidates[: policy.doubt_shown]) if doubtful else ("reject", [])
     rest = candidates[1:]
     dense_margin = top.dense - max((c.dense for c in rest), default=0.0)
     sparse_runner_up = max((c.sparse for c in rest), default=0.0)

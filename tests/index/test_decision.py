@@ -90,3 +90,25 @@ def test_a_record_first_on_both_sides_is_kept_down_to_the_agreed_floor():
     assert decide(too_low, policy)[0] == "reject"
     unset = DecisionPolicy(reject_below=0.58, lexical_floor=0.64)
     assert decide(fuse(PooledScores(dense={"a": 0.55}, sparse={"a": 9.0}), NAMES, unset), unset)[0] == "reject"
+
+
+def test_a_record_just_under_the_floor_that_bm25_also_finds_is_offered_not_refused():
+    """The doubt zone: a story dilutes the right guide's cosine; with BM25 finding it too, the bot asks."""
+    policy = DecisionPolicy(reject_below=0.58, lexical_floor=0.64, doubt_below=0.50, doubt_sparse_rank=2,
+                            doubt_shown=2)
+    # first on the dense side, second on BM25: refused without the zone, offered with the next record inside it
+    story = PooledScores(dense={"a": 0.56, "b": 0.52, "c": 0.40}, sparse={"b": 9.0, "a": 7.0})
+    decision, shown = decide(fuse(story, NAMES, policy), policy)
+    assert decision == "suggest" and [c.code for c in shown] == ["a", "b"]
+    without = DecisionPolicy(reject_below=0.58, lexical_floor=0.64)
+    assert decide(fuse(story, NAMES, without), without) == ("reject", [])
+    # below the zone, or with BM25 not finding the first record high enough, it is still refused
+    faint = PooledScores(dense={"a": 0.48, "b": 0.45}, sparse={"a": 9.0})
+    assert decide(fuse(faint, NAMES, policy), policy) == ("reject", [])
+    unsupported = PooledScores(dense={"a": 0.56, "b": 0.52, "c": 0.50}, sparse={"b": 9.0, "c": 8.0, "a": 1.0})
+    assert decide(fuse(unsupported, NAMES, policy), policy) == ("reject", [])
+
+
+def test_the_doubt_zone_lies_under_the_refusal_floor():
+    with pytest.raises(ValueError, match="doubt_below"):
+        DecisionPolicy(reject_below=0.58, doubt_below=0.6)
