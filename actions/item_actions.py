@@ -259,7 +259,12 @@ class ItemConversation:
         个体工商户转型为企业?), retrieval decides among them, reading the follow-up with the current guide's name.
         """
         family = self.engine.family(current.code)
-        if not family or len(self.turn.text) > ELLIPTIC_MAX_CHARS:
+        if not family:
+            return None
+        polar = self._denied_or_affirmed(current, family)
+        if polar is not None:
+            return polar
+        if len(self.turn.text) > ELLIPTIC_MAX_CHARS:
             return None
         picked = self.engine.words.pick(self.turn.text, [current.name, *[r.name for r in family]])
         if picked is not None:
@@ -273,6 +278,20 @@ class ItemConversation:
             return None
         order = {c.code: n for n, c in enumerate(self.engine.rank(f"{current.name} {self.turn.text}").candidates)}
         return min(naming, key=lambda r: order.get(r.code, len(order)))
+
+    def _denied_or_affirmed(self, current: Record, family: list[Record]) -> Record | None:
+        """The current guide's twin that differs by a 未/已, when the follow-up denies or affirms what the current
+        one says ("那没找着工作的呢" after 已落实就业单位…): however long it is, unless it names another guide."""
+        polar = self.engine.words.by_polarity(self.turn.text, [current.name, *[r.name for r in family]])
+        if not polar:
+            return None
+        twin = family[polar - 1]
+        elsewhere = self.engine.search(self.turn.text)
+        if elsewhere.decision == "answer" and elsewhere.shown[0].code not in {current.code, *(r.code for r in family)}:
+            other = self.engine.record(elsewhere.shown[0].code)
+            if other is not None and _names_other_subject(self.engine, self.turn.text, other, twin):
+                return None
+        return twin
 
     def _search(self, result: SearchResult) -> list[dict[str, Any]]:
         turn = self.turn

@@ -84,6 +84,34 @@ def by_age(text: str, names: Sequence[str]) -> int | None:
     return fitting[0] if len(fitting) == 1 else None
 
 
+# Names that differ only by whether something is so ("已落实就业单位…" / "未落实就业单位…", "本地户口" / "非本地户口")
+_NAME_DENIES = ("未", "非", "无", "没有", "不")
+_NAME_AFFIRMS = ("已", "有", "")
+_SAID_DENIES = re.compile(r"没|未|不是|不在|并非|还不|无")
+_SAID_SO = re.compile(r"已|了")
+
+
+POLAR_OBJECT_CHARS = 6  # what a 未/已 bears on: the words right after it ("落实就业单位")
+DENIAL_REACH = 4  # what a citizen's 没 bears on: the words right after it ("没找着工作")
+
+
+def polar_pairs(names: Sequence[str]) -> list[tuple[int, int, str, bool]]:
+    """(the denying name, the affirming name, what the 未/已 bears on, whether the affirming name says 已 or 有)
+    for each such pair among ``names``."""
+    pairs = []
+    for i, name in enumerate(names):
+        for mark in _NAME_DENIES:
+            at = name.find(mark)
+            if at < 0:
+                continue
+            for so in _NAME_AFFIRMS:
+                twin = name[:at] + so + name[at + len(mark):]
+                j = next((j for j, other in enumerate(names) if other == twin and j != i), None)
+                if j is not None:
+                    pairs.append((i, j, name[at + len(mark):at + len(mark) + POLAR_OBJECT_CHARS], bool(so)))
+    return pairs
+
+
 class WordReader:
     def __init__(self, lexicon: Lexicon, stop_words: Iterable[str] = ()):
         self.lexicon = lexicon
@@ -118,8 +146,28 @@ class WordReader:
         aged = by_age(text, names)
         if aged is not None:
             return aged
-        return self._best(normalise(text), [normalise(n) for n in names], enough=max(enough, FAVOUR_ENOUGH),
+        best = self._best(normalise(text), [normalise(n) for n in names], enough=max(enough, FAVOUR_ENOUGH),
                           officials_only=officials_only)
+        return best if best is not None else self.by_polarity(text, names)
+
+    def by_polarity(self, text: str, names: Sequence[str]) -> int | None:
+        """Between two names that differ only by a 未/已 ("未落实就业单位" / "已落实就业单位"), the one ``text``
+        agrees with: a denial of what the 未/已 bears on ("还没找着工作": 就业) picks the first; a thing done
+        ("工作已经签了") picks the second when it names its own 已 or 有. None when no such pair is spoken of,
+        the denial bears on something else ("户口没迁走, 单位让落户"), or pairs disagree."""
+        said = normalise(text)
+        chosen = set()
+        for deny, affirm, bears_on, marked in polar_pairs([normalise(n) for n in names]):
+            denials = [m.end() for m in _SAID_DENIES.finditer(said)]
+            if any(self._speaks_of(said[end:end + DENIAL_REACH], bears_on) for end in denials):
+                chosen.add(deny)
+            elif not denials and marked and _SAID_SO.search(said) and self._speaks_of(said, bears_on):
+                chosen.add(affirm)
+        return chosen.pop() if len(chosen) == 1 else None
+
+    def _speaks_of(self, said: str, bears_on: str) -> bool:
+        return (any(said[k:k + 2] in bears_on for k in range(len(said) - 1))
+                or any(s.official in bears_on for s in self.lexicon.senses(said)))
 
     def leaders(self, text: str, names: Sequence[str]) -> list[int]:
         """The names ``text`` speaks for equally and more than for the rest ("居住地" among four names, two

@@ -104,6 +104,21 @@ def test_that_other_one_of_the_family_is_read_from_the_guide_in_context(family_s
     assert slots_of(_run(ActionAnswerItem(family_source, hall_services), renew)[1])["item_code"] == "T-SFZ-002"
 
 
+def test_a_follow_up_denying_what_the_guide_in_context_affirms_moves_to_its_twin(hashing_embedder, records,
+                                                                                hall_services, tmp_path):
+    placed = make_item("T-HJ-101", "已落实就业单位大中专毕业生户口迁入", aliases=[], questions=[], domain="户籍",
+                       situations=[], summary="已落实就业单位的大中专毕业生将户口迁入单位所在地。")
+    unplaced = make_item("T-HJ-102", "未落实就业单位大中专毕业生户口迁入", aliases=[], questions=[], domain="户籍",
+                         situations=[], summary="未落实就业单位的大中专毕业生将户口迁回原籍或人才市场。")
+    engine = RetrievalEngine(hashing_embedder, HASHING_POLICY, jieba_cache=tmp_path / "jieba-polar")
+    engine.load([*records, placed, unplaced], revision=1, kb_hash="polar")
+    tracker = make_tracker("那没找着工作的呢 我同学到现在还没找着", "ask_item",
+                           slots={"item_code": "T-HJ-101", "last_aspect": "materials"})
+    messages, events = _run(ActionAnswerItem(StaticEngine(engine), hall_services), tracker)
+    assert slots_of(events)["item_code"] == "T-HJ-102"
+    assert messages[0]["text"].startswith("【未落实就业单位大中专毕业生户口迁入】所需材料")
+
+
 # ---- offers ------------------------------------------------------------------------------------------------------------
 
 def test_an_aspect_asked_with_guides_on_offer_asks_again_among_those_guides(engine_source, hall_services):

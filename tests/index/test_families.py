@@ -68,6 +68,17 @@ def test_an_age_told_picks_the_situation_whose_bound_admits_it():
     assert by_age("我30岁", ["因务工申领", "因就学申领"]) is None  # no bounds to read
 
 
+def test_between_a_name_and_its_denial_the_reply_s_own_denial_decides():
+    words = WordReader(Lexicon.load(), default_stop_words())
+    names = ["往届大中专毕业生户口迁入", "已落实就业单位大中专毕业生户口迁入", "未落实就业单位大中专毕业生户口迁入"]
+    assert words.favours("工作已经签了 单位定下来了", names) == 1
+    assert words.favours("我同学还没找着工作", names) == 2
+    assert words.favours("还没想好", names) is None  # a denial of nothing the pair is about
+    assert words.favours("大学毕业了 想把户口落长春", names) is None  # 毕业 and 户口: what both are about
+    assert words.favours("没有单位", ["因务工申领", "因就学申领"]) is None  # no pair to decide between
+    assert words.favours("不是本地的", ["本地户口办理", "非本地户口办理"]) == 1
+
+
 def test_who_a_follow_up_swaps_keeps_what_is_done():
     from index.families import swaps_subject
 
