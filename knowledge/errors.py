@@ -2,6 +2,8 @@
 
 KnowledgeError
 ├── ImportRefused        a file could not be imported; ``problems`` say file, row and field
+│   └── ImportTooLarge   a workbook over a limit (bytes, unpacked bytes, rows, columns),
+│                        refused where the limit was crossed, before it was read whole
 ├── RecordNotFound       no (published) record with that code          (HTTP 404)
 │   ├── DraftNotFound    the record has no pending draft                (HTTP 404)
 │   └── VersionNotFound  the record never had that version              (HTTP 404)
@@ -38,6 +40,16 @@ class ImportRefused(KnowledgeError):
         shown = "\n".join(str(p) for p in problems[:20])
         more = f"\n… and {len(problems) - 20} more" if len(problems) > 20 else ""
         super().__init__(f"import refused, {len(problems)} problem(s):\n{shown}{more}")
+
+
+class ImportTooLarge(ImportRefused):
+    """A file over one of the reader's limits: reading stopped there, so memory and time stay bounded.
+
+    A hostile or broken file (a sheet claiming a cell at XFD1048576, a zip
+    bomb) must cost a refusal, not the importing process. (A JSON Lines line
+    nested too deep is one problem among the file's others, in a plain
+    ``ImportRefused``: the lines after it are still checked.)
+    """
 
 
 class RecordNotFound(KnowledgeError):

@@ -13,6 +13,11 @@ Like ``read_jsonl``, every reader checks everything before returning and reports
 every problem with file, spreadsheet row (header = row 1) and column; a file with
 any problem yields nothing, and ``read_records`` refuses the whole set when any
 file has a problem, so an import never lands half.
+
+Workbooks are streamed under ``SheetLimits`` (file size, unpacked size, rows,
+columns; see ``knowledge.sheets.limits``), JSON Lines under ``read_jsonl``'s
+size and nesting limits: a hostile file is refused where it crosses a limit,
+before it costs the importing process its memory.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from knowledge.errors import ImportProblem, ImportRefused
 from knowledge.jsonl import read_jsonl
 from knowledge.schema import Item, Record
 from knowledge.sheets.guide import guide_items_from_rows
+from knowledge.sheets.limits import DEFAULT_LIMITS, SheetLimits
 from knowledge.sheets.materials import material_items_from_rows
 from knowledge.sheets.table import read_workbook_rows
 
@@ -33,23 +39,24 @@ logger = logging.getLogger(__name__)
 SUFFIXES = (".jsonl", ".xlsx", ".xls")
 
 
-def read_guide_workbook(path: Path | str) -> list[Item]:
+def read_guide_workbook(path: Path | str, limits: SheetLimits = DEFAULT_LIMITS) -> list[Item]:
     """Items of a guide workbook (.xlsx): one per handling item, with situations and district variants."""
     path = Path(path)
-    return guide_items_from_rows(read_workbook_rows(path), file=str(path)).items
+    return guide_items_from_rows(read_workbook_rows(path, limits), file=str(path)).items
 
 
-def read_materials_workbook(path: Path | str) -> list[Item]:
+def read_materials_workbook(path: Path | str, limits: SheetLimits = DEFAULT_LIMITS) -> list[Item]:
     """Items of a materials workbook (.xls): situations and materials, no districts."""
     path = Path(path)
-    return material_items_from_rows(read_workbook_rows(path), file=str(path)).items
+    return material_items_from_rows(read_workbook_rows(path, limits), file=str(path)).items
 
 
-def read_records(paths: Iterable[Path | str]) -> list[Record]:
+def read_records(paths: Iterable[Path | str], *, limits: SheetLimits = DEFAULT_LIMITS) -> list[Record]:
     """Read every file by its suffix; all problems of all files are collected, then the set is refused.
 
     A code given by two files is refused too: the store would keep only the
     last, and which file wins would depend on the order on the command line.
+    ``limits`` bound the workbooks (the JSON Lines files keep ``read_jsonl``'s defaults).
     """
     paths = [Path(p) for p in paths]
     problems: list[ImportProblem] = []
@@ -60,9 +67,9 @@ def read_records(paths: Iterable[Path | str]) -> list[Record]:
     for path in paths:
         suffix = path.suffix.lower()
         if suffix == ".xlsx":
-            _collect(problems, batches, str(path), lambda: read_guide_workbook(path))
+            _collect(problems, batches, str(path), lambda: read_guide_workbook(path, limits))
         elif suffix == ".xls":
-            _collect(problems, batches, str(path), lambda: read_materials_workbook(path))
+            _collect(problems, batches, str(path), lambda: read_materials_workbook(path, limits))
         elif suffix != ".jsonl":
             problems.append(ImportProblem(
                 str(path), 0, "-", f"unsupported file type {path.suffix!r}; expected one of {', '.join(SUFFIXES)}",

@@ -4,6 +4,9 @@ Reading the file is kept apart from grouping the rows, so the grouping can be
 tested with plain tuples and both Excel generations (.xlsx through openpyxl,
 the old .xls through xlrd) feed the same code. Row numbers are the ones an
 editor sees in Excel: 1-based, the header is row 1, blank rows still count.
+
+Both readers stream under ``knowledge.sheets.limits``: a file, a sheet or a
+row over a limit is refused where the limit is crossed, never after loading it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from knowledge.errors import ImportProblem, ImportRefused
+from knowledge.sheets.limits import DEFAULT_LIMITS, SheetLimits, bounded_rows, check_file_size, check_unpacked_size
 
 logger = logging.getLogger(__name__)
 
@@ -85,43 +89,54 @@ def table_rows(file: str, rows: Iterable[RawRow], columns: Sequence[str]) -> lis
     return out
 
 
-def read_workbook_rows(path: Path) -> list[tuple[object, ...]]:
-    """All rows of the first sheet, header included; an unreadable file is one problem, not a traceback."""
+def read_workbook_rows(path: Path, limits: SheetLimits = DEFAULT_LIMITS) -> list[tuple[object, ...]]:
+    """All rows of the first sheet, header included, trailing empty cells dropped.
+
+    An unreadable file is one problem, not a traceback; a file over ``limits``
+    is an ``ImportTooLarge`` naming where it crossed them.
+    """
     suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".xls"):
+        raise ImportRefused([ImportProblem(str(path), 0, "-", f"not a workbook suffix: {path.suffix!r}")])
     try:
-        if suffix == ".xlsx":
-            return _xlsx_rows(path)
-        if suffix == ".xls":
-            return _xls_rows(path)
+        check_file_size(path, limits)
+        return _xlsx_rows(path, limits) if suffix == ".xlsx" else _xls_rows(path, limits)
+    except ImportRefused:
+        raise
     except Exception as exc:  # openpyxl and xlrd raise a zoo of types for a damaged or mislabelled file
         raise ImportRefused([ImportProblem(str(path), 0, "-", f"cannot read workbook: {exc}")]) from exc
-    raise ImportRefused([ImportProblem(str(path), 0, "-", f"not a workbook suffix: {path.suffix!r}")])
 
 
-def _xlsx_rows(path: Path) -> list[tuple[object, ...]]:
+def _xlsx_rows(path: Path, limits: SheetLimits) -> list[tuple[object, ...]]:
     import openpyxl
 
-    # not read_only: that mode trusts the sheet dimensions the exporter recorded, which are
-    # sometimes wrong; these exports are small enough to load whole. data_only: formula results.
-    workbook = openpyxl.load_workbook(path, data_only=True)
+    check_unpacked_size(path, limits)
+    # read_only streams the sheet row by row instead of building every cell it declares;
+    # data_only: formula results
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         sheet = workbook.worksheets[0]
         if len(workbook.worksheets) > 1:
             logger.info("%s: reading the first of %d sheets (%s)", path, len(workbook.worksheets), sheet.title)
-        return list(sheet.iter_rows(min_row=1, values_only=True))
+        # the rows as the file has them: read_only would otherwise trust the <dimension> the exporter
+        # recorded, which is sometimes wrong (cutting rows short) and costs nothing to fake (padding every row)
+        sheet.reset_dimensions()
+        return bounded_rows(str(path), sheet.iter_rows(values_only=True), limits)
     finally:
         workbook.close()
 
 
-def _xls_rows(path: Path) -> list[tuple[object, ...]]:
+def _xls_rows(path: Path, limits: SheetLimits) -> list[tuple[object, ...]]:
     import xlrd
 
-    book = xlrd.open_workbook(str(path))
+    # on_demand: only the first sheet is parsed; ragged_rows: rows keep their own length instead of
+    # all being padded to the widest (a cell at IV65536 would make 16 million empty cells)
+    book = xlrd.open_workbook(str(path), on_demand=True, ragged_rows=True)
     try:
         sheet = book.sheet_by_index(0)
         if book.nsheets > 1:
             logger.info("%s: reading the first of %d sheets (%s)", path, book.nsheets, sheet.name)
-        return [tuple(sheet.row_values(index)) for index in range(sheet.nrows)]
+        return bounded_rows(str(path), (sheet.row_values(index) for index in range(sheet.nrows)), limits)
     finally:
         book.release_resources()
 
