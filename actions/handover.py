@@ -103,6 +103,16 @@ def handover_reason(intent: str, text: str) -> str:
     return "human"
 
 
+TOO_MANY_HANDOVERS = ("这个网络这一小时内转人工的次数已经很多了，暂时无法再开工单。"
+                      "请拨打12345政务服务热线，或稍后再试；您也可以继续向我提问。")
+
+
+def _handover_allowed(tracker: Tracker) -> bool:
+    """False only when the service said this message's address has no hand-overs left this hour."""
+    metadata = tracker.latest_message.get("metadata")
+    return not (isinstance(metadata, dict) and metadata.get("handover_allowed") is False)
+
+
 def handover_text(ticket: Ticket, zone: tzinfo | None = None) -> str:
     """``zone`` is the hall's: tickets come back from the database in UTC."""
     due = (ticket.reply_due_at.astimezone(zone) if zone else ticket.reply_due_at).strftime("%H:%M")
@@ -118,7 +128,12 @@ def open_handover(
     dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, hall: HallServices, source: EngineSource,
     channel: str = "web",
 ) -> list[dict[str, Any]]:
-    """Open (or find) the sender's ticket and tell the citizen."""
+    """Open (or find) the sender's ticket and tell the citizen; over the hand-overs one address may open in an
+    hour (the service says so in the message's metadata), say to call instead, and open nothing."""
+    if not _handover_allowed(tracker) and hall.tickets.active_for(tracker.sender_id) is None:
+        say_text(dispatcher, TOO_MANY_HANDOVERS, HANDOVER)
+        logger.warning("handover refused for sender %s: too many from its address this hour", tracker.sender_id)
+        return [SlotSet("failures", 0.0)]
     code = tracker.get_slot("item_code")
     record = source.engine().record(code) if code else None
     item = record if isinstance(record, Item) else None

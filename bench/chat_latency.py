@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.clients import ONE_ADDRESS_MANY_CITIZENS
 from bench.report import machine, table, write_section
 from bench.scripts import SCRIPTS, Click, Turn
 from daoban import processes
@@ -30,7 +31,9 @@ logger = logging.getLogger(__name__)
 
 
 def play(client: httpx.Client, sender: str, script: list[Turn]) -> list[float]:
-    """Send the script's turns; returns each turn's latency in ms. Raises on any non-200 reply."""
+    """Send the script's turns as a new citizen (``sender`` names it in errors); returns each turn's latency in ms.
+    Raises on any non-200 reply."""
+    client.cookies.clear()  # the server issues the new conversation its own id
     timings: list[float] = []
     buttons: list[dict] = []
     for turn in script:
@@ -42,7 +45,7 @@ def play(client: httpx.Client, sender: str, script: list[Turn]) -> list[float]:
         else:
             text = turn
         started = time.perf_counter()
-        response = client.post("/api/chat", json={"sender_id": sender, "text": text})
+        response = client.post("/api/chat", json={"text": text})
         timings.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
         messages = response.json()["messages"]
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="daoban-bench-") as home:
         shared, ports = load_settings(), PortPicker()
         settings = load_settings(home=Path(home), cache_dir=shared.cache_dir, api_port=ports.free_port(),
-                                 rasa_port=ports.free_port(), actions_port=ports.free_port())
+                                 rasa_port=ports.free_port(), actions_port=ports.free_port(), **ONE_ADDRESS_MANY_CITIZENS)
         run_setup(settings)
         processes.start(settings, processes.process_specs(settings, model_path(settings)))
         try:

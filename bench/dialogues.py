@@ -37,6 +37,7 @@ import httpx
 from wechatpy.utils import WeChatSigner
 
 from bench.bases import BASES, CHANGCHUN_DIR, BaseSpec
+from bench.clients import ONE_ADDRESS_MANY_CITIZENS, citizen_id
 from bench.report import machine, table, write_section
 from daoban import processes
 from daoban.logging_setup import configure_logging
@@ -165,22 +166,31 @@ class Player:
 
     def __init__(self, settings: Settings):
         self._client = httpx.Client(base_url=settings.api_url, timeout=REPLY_WAIT_S)
+        self._browsers: dict[str, httpx.Client] = {}  # a web citizen each, holding the cookie the server issued
         self._journal = ChatJournal(make_engine(settings.sqlalchemy_url))
         self._msg_ids = iter(range(10**9, 2 * 10**9))
 
     def close(self) -> None:
+        for browser in self._browsers.values():
+            browser.close()
         self._client.close()
 
     def turn(self, dialogue: Dialogue, sender: str, text: str, previous: Reply | None, step: Step) -> Reply:
+        """``sender``: the openid's id on WeChat; on the web, the dialogue's label (the server issues the id)."""
         if step.tap is not None:
             text = self._tapped(dialogue, step.tap, previous)
-        before = self._journal.messages(sender, 1)
-        after = before[-1].id if before else None
         if dialogue.channel == "wechat":
+            before = self._journal.messages(sender, 1)
             self._wechat(sender.removeprefix("wechat:"), text)
         else:
-            response = self._client.post("/api/chat", json={"sender_id": sender, "text": text})
+            browser = self._browsers.setdefault(sender, httpx.Client(base_url=self._client.base_url,
+                                                                     timeout=REPLY_WAIT_S))
+            issued = citizen_id(browser)
+            before = self._journal.messages(issued, 1) if issued else []
+            response = browser.post("/api/chat", json={"text": text})
             response.raise_for_status()
+            sender = citizen_id(browser) or sender
+        after = before[-1].id if before else None
         return Reply(self._bot_messages(sender, after))
 
     def _tapped(self, dialogue: Dialogue, tap: str | int, previous: Reply | None) -> str:
@@ -274,6 +284,7 @@ def instance_for(spec: BaseSpec) -> Iterator[Settings]:
             home=Path(home) / "home", cache_dir=shared.cache_dir, seed_dir=seed, halls_file=spec.halls,
             e5_model_dir=shared.embedding_model_dir, wechat_token=WECHAT_TOKEN,
             api_port=ports.free_port(), rasa_port=ports.free_port(), actions_port=ports.free_port(),
+            **ONE_ADDRESS_MANY_CITIZENS,
         )
         run_setup(settings)
         processes.start(settings, processes.process_specs(settings, model_path(settings)))

@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 import httpx
 
 from bench.chat_latency import percentile
+from bench.clients import ONE_ADDRESS_MANY_CITIZENS
 from bench.report import machine, table, write_section
 from bench.scripts import SCRIPTS, Click
 from daoban import processes
@@ -36,6 +37,7 @@ from daoban.ports import PortPicker
 from daoban.rasa_model import model_path
 from daoban.settings import Settings, load_settings
 from daoban.setup_steps import run_setup
+from service.citizens import CITIZEN_COOKIE
 
 logger = logging.getLogger(__name__)
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -79,7 +81,7 @@ async def citizen(client: httpx.AsyncClient, number: int, deadline: float, resul
         await asyncio.sleep(rng.uniform(0, pace.typed_s[1]))
     for round_no in itertools.count():
         name = next(names)
-        sender = f"load-{number}-{round_no}-{name}"
+        cookie: str | None = None  # a new conversation: the server issues its id on the first message
         buttons: list[dict] = []
         for turn in SCRIPTS[name]:
             if isinstance(turn, Click):
@@ -98,7 +100,11 @@ async def citizen(client: httpx.AsyncClient, number: int, deadline: float, resul
                 return
             started = time.perf_counter()
             try:
-                response = await client.post("/api/chat", json={"sender_id": sender, "text": text})
+                # the client is shared by every citizen: each sends its own cookie (none, the first time), never
+                # the client's jar (an explicit Cookie header keeps httpx from adding the jar's)
+                own = f"{CITIZEN_COOKIE}={cookie}" if cookie else ""
+                response = await client.post("/api/chat", json={"text": text}, headers={"Cookie": own})
+                cookie = response.cookies.get(CITIZEN_COOKIE) or cookie
             except httpx.HTTPError as exc:
                 result.error(exc.__class__.__name__)
                 break
@@ -198,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 extra = {"rasa_port": ports.free_port(), "actions_port": ports.free_port()}
             settings = load_settings(home=Path(home), cache_dir=shared.cache_dir, api_port=ports.free_port(),
-                                     mode=args.mode, **extra)
+                                     mode=args.mode, **extra, **ONE_ADDRESS_MANY_CITIZENS)
             run_setup(settings)
             processes.start(settings, processes.process_specs(settings, model_path(settings)))
             try:

@@ -46,10 +46,24 @@ class Settings(BaseSettings):
     halls_file: Path = Field(default=REPO_ROOT / "hall" / "demo_halls.json", description="halls and their calendars")
 
     rasa_timeout_s: float = Field(default=30.0, gt=0)
+    rasa_token: str | None = Field(default=None, repr=False,
+                                   description="token of Rasa's HTTP API; `daoban start` sets it from home/rasa-token")
+    citizen_key: str | None = Field(
+        default=None, min_length=16, repr=False,
+        description="key signing web citizens' cookies, shared by every API worker; `daoban start` sets it from "
+        "home/citizen-key; unset: a key of the process's own (citizens start anew when it restarts)",
+    )
     timezone: str = Field(default="Asia/Shanghai", description="the hall's clock: dates, slots, reply times")
     handover_reply_minutes: int = Field(default=30, ge=1, description="how soon a person answers a handover")
     max_request_bytes: int = Field(default=64 * 1024, ge=1024, description="larger request bodies get 413")
     chat_messages_per_minute: int = Field(default=30, ge=1, description="per sender, on /api/chat; more get 429")
+    chat_messages_per_address_per_minute: int = Field(
+        default=120, ge=1, description="per client address, on /api/chat (a hall's Wi-Fi is one address); more get 429")
+    handovers_per_address_per_hour: int = Field(
+        default=5, ge=1, description="hand-over tickets one client address may open per hour; more are told to call")
+    trusted_proxies: str = Field(
+        default="", description="comma-separated addresses of reverse proxies whose X-Forwarded-For is believed "
+        "(uvicorn's --forwarded-allow-ips); empty: none, the TCP peer is the client")
     login_attempts_per_minute: int = Field(default=10, ge=1,
                                            description="per username and per address: slows password guessing")
     session_ttl_minutes: int = Field(default=480, ge=5, description="how long a staff login lasts")
@@ -142,7 +156,8 @@ class Settings(BaseSettings):
 
     @property
     def rasa_urls(self) -> list[str]:
-        return [f"http://{self.host}:{self.rasa_port + i}" for i in range(self.process_count)]
+        """Rasa listens on loopback only, whatever ``host`` the API is published on."""
+        return [f"http://127.0.0.1:{self.rasa_port + i}" for i in range(self.process_count)]
 
     @property
     def actions_urls(self) -> list[str]:

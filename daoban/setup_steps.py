@@ -1,13 +1,16 @@
 """The set-up steps after the virtualenvs exist, each one skipping work already done.
 
 ``make run`` and ``make test`` call this every time: on a second run every step
-finds its output current (schema migrated, seed present, model converted, index
-matching the knowledge base, Rasa model trained for these bot files) and returns.
+finds its output current (database present, schema migrated, seed present, model converted, index
+matching the knowledge base, Rasa model trained for these bot files) and returns. Set-up is the only
+place a database is created: the API refuses to start without one.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from index.errors import StaleIndex
 from index.finetune import SHIPPED_RECIPE, fine_tune
 from index.persist import check_manifest, read_manifest
 from index.runtime import build_index
-from knowledge.database import create_database_if_missing
+from knowledge.database import PRIVATE_FILE_MODE, create_database, make_private_dir, sqlite_file
 from knowledge.jsonl import read_jsonl
 from knowledge.runtime import open_store
 from knowledge.store import KnowledgeStore
@@ -73,9 +76,33 @@ def ensure_halls(settings: Settings, store: KnowledgeStore) -> None:
     seed_halls(store.engine, settings.halls_file, datetime.now(timezone.utc))
 
 
+def ensure_database(settings: Settings) -> None:
+    """Create the database when it does not exist: only set-up does (the API refuses to start without one).
+
+    A SQLite file an older Daoban left readable by others (0644) is made private here.
+    """
+    make_private_dir(settings.home)
+    if create_database(settings.sqlalchemy_url):
+        return
+    path = sqlite_file(settings.sqlalchemy_url)
+    if path is not None:
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            make_private(file)
+
+
+def make_private(path: Path) -> None:
+    """Take away group and other access from an existing data file (a database holds citizens' data)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return
+    if mode & 0o077:
+        os.chmod(path, PRIVATE_FILE_MODE)
+        logger.info("made %s private (mode %o, was %o)", path, PRIVATE_FILE_MODE, mode)
+
+
 def run_setup(settings: Settings, *, train: bool = True) -> None:
-    settings.home.mkdir(parents=True, exist_ok=True)
-    create_database_if_missing(settings.sqlalchemy_url)
+    ensure_database(settings)
     store = open_store(settings)
     ensure_seeded(settings, store)
     ensure_halls(settings, store)

@@ -7,6 +7,8 @@ HallError
 │                            ``message`` a polite sentence the bot can show the citizen as is
 ├── BookingNotFound          reference and phone do not match a booking (the same error whether
 │                            the reference exists or not, so references cannot be probed)
+├── BookingLocked            too many failed look-ups of this reference: refused for a while even
+│                            with the right phone; says until when and which hall to call
 ├── BookingAlreadyCancelled  the booking was cancelled before
 ├── TicketNotFound           no handover ticket with that number
 └── TicketStateError         a ticket move its current state does not allow (e.g. reply before take)
@@ -14,6 +16,7 @@ HallError
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal, get_args
 
 RefusalReason = Literal[
@@ -63,6 +66,22 @@ class BookingNotFound(HallError, LookupError):
 
     def __init__(self) -> None:
         super().__init__("no booking matches this reference and phone number")
+
+
+class BookingLocked(HallError):
+    """Look-ups of ``reference`` by reference and phone failed too often; refused until ``until`` (UTC).
+
+    A known reference names its hall (``hall_name``, ``hall_phone``) so the
+    citizen can call it; for an unknown one both are ``None``. Not a
+    ``BookingNotFound``: the right phone is refused too, and the reply must say so.
+    """
+
+    def __init__(self, reference: str, until: datetime, hall_name: str | None = None, hall_phone: str | None = None):
+        self.reference = reference
+        self.until = until
+        self.hall_name = hall_name
+        self.hall_phone = hall_phone
+        super().__init__(f"booking reference {reference} is locked until {until.isoformat()}")
 
 
 class BookingAlreadyCancelled(HallError):

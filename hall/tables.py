@@ -12,6 +12,10 @@ overbooked when many citizens book its last place at once (see bookings.py).
 A booking confirmed twice by the same citizen (same item, hall, slot, name and
 phone) is one booking: a partial unique index over the booked ones says so.
 
+A look-up of a booking by reference and phone that matches nothing is a row
+of ``hall_lookup_failures`` (migration 0008): the count that locks a reference
+is in the database so that every action server worker sees the same one.
+
 At most one ticket per citizen is active (waiting or taken): a partial unique
 index says so, so a handover retried at the same moment can never open two.
 
@@ -113,6 +117,20 @@ Index(
 )
 
 
+class LookupFailureRow(Base):
+    """A look-up by reference and phone that matched nothing: a wrong phone, or no booking with that reference.
+
+    Counted per reference to lock it against guessing the phone (``BookingBook``); rows older than the
+    longest lock's horizon are deleted whenever a new one is written, so the table stays small.
+    """
+
+    __tablename__ = "hall_lookup_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), index=True)
+    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class TicketRow(Base):
     """A handover to the hall's staff (人工), from waiting to closed."""
 
@@ -192,7 +210,11 @@ def from_db(moment: datetime | None) -> datetime | None:
 
 
 def readable_code(prefix: str, length: int) -> str:
-    """An unguessable identifier a citizen can read out: ``readable_code("YY", 6)`` → ``"YY7KQ3MX"``."""
+    """An unguessable identifier a citizen can read out: ``readable_code("YY", 10)`` → ``"YY7KQ3MX4PZA"``.
+
+    Each character is one of 32 (``READABLE_ALPHABET``), drawn with ``secrets``: ``length`` characters are
+    ``5 × length`` bits of chance for whoever guesses.
+    """
     return prefix + "".join(secrets.choice(READABLE_ALPHABET) for _ in range(length))
 
 

@@ -44,6 +44,7 @@ EXAMPLES_PER_GROUP = 3
 KIND_CHARS = 16
 _SCAN_BATCH = 500
 _TURN_MESSAGES = 10  # a bot turn is a few messages at most
+_OFFERS_REMEMBERED = 50  # bot messages with buttons a tap may still come from
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
@@ -184,6 +185,16 @@ class ChatJournal:
                 break
             turn.append(row)
         return tuple(choice for row in reversed(turn) for choice in _buttons(row.buttons))
+
+    def offered(self, sender_id: str, payload: str, within: int = _OFFERS_REMEMBERED) -> bool:
+        """Whether one of the bot's last ``within`` messages to ``sender_id`` had a button with ``payload``: a
+        tap on an earlier button still counts, a payload nobody offered is the citizen's typing."""
+        query = (select(ChatLogRow.buttons).where(ChatLogRow.sender_id == sender_id, ChatLogRow.role == "bot",
+                                                   ChatLogRow.buttons.is_not(None))
+                 .order_by(ChatLogRow.at.desc(), ChatLogRow.id.desc()).limit(within))
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).scalars().all()
+        return any(offered == payload for stored in rows for _, offered in _buttons(stored))
 
     def after(self, sender_id: str, after_id: str | None, roles: Collection[str] = ROLES,
               limit: int = 100) -> list[JournalMessage]:

@@ -31,9 +31,10 @@ class UpdatesResponse(BaseModel):
 
 
 class RatingRequest(BaseModel):
+    """The rating of a message; whose it is comes from the citizen's cookie, never from here."""
+
     model_config = ConfigDict(extra="forbid")
 
-    sender_id: SenderId
     message_id: MessageId
     useful: bool
     reason: str | None = Field(default=None, max_length=200)

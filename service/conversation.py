@@ -18,6 +18,16 @@ a reply that asks about them ("要带啥" after "您是想办理哪一项").
 
 Each bot message is journaled with the guide it cites, its kind (answer,
 clarify, form …, as the action said) and its choices.
+
+A message starting with "/" reaches Rasa as an intent payload only when it is
+a choice the bot offered this sender (the page sends a tapped button's payload
+as the message); typed by a citizen ("/restart", "/book_appointment{…}") it
+is text like any other.
+
+Where the message came from (``origin``: the client's address on the web, the
+openid on WeChat) has limits of its own, since a web citizen can always drop
+their cookie and come back as a new one: messages per minute, and hand-overs
+per hour (over it, the bot is told, and says so instead of opening a ticket).
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from hall.tickets import Ticket, TicketDesk
 from journal.log import ChatJournal
 from journal.sources import GuideNames
 from service.errors import TooManyMessages
-from service.limits import SenderRateLimit
+from service.limits import Budget, SenderRateLimit
 from service.rasa_client import RasaClient
 from service.schemas import Button, ChatMessage
 
@@ -48,6 +58,9 @@ UNANSWERED_KINDS = frozenset({"decline"})
 QUESTION_MARKS = ("？", "?", "吗", "么", "呢", "怎么", "咋", "哪", "多少", "几", "啥", "什么", "能不能", "可不可以", "是否",
                   "要不要", "行不行", "有没有")
 QUESTION_ENDS = ("不", "没", "没有")  # "收钱不", "办好了没"
+PAYLOAD_MARK = "/"  # how Rasa's NLU tells an intent payload from text
+TYPED_MARK = "／"  # what a typed leading "/" becomes: the same to a reader, text to Rasa
+HANDOVER_ALLOWED = "handover_allowed"  # the metadata key actions.handover reads
 
 
 @dataclass(frozen=True)
@@ -64,13 +77,18 @@ class Conversations:
     names: GuideNames
     limit: SenderRateLimit
     reader: OfferReader | None = None
+    origin_limit: SenderRateLimit | None = None  # messages per minute from one address
+    handovers: Budget | None = None  # hand-overs per hour from one address
 
-    async def take(self, sender_id: str, channel: str, text: str) -> Turn:
-        """``text`` as the citizen wrote it (journaled, shown to staff).
+    async def take(self, sender_id: str, channel: str, text: str, origin: str | None = None) -> Turn:
+        """``text`` as the citizen wrote it (journaled, shown to staff); ``origin`` is where it came from.
 
-        Raises ``TooManyMessages`` over the sender's rate and ``AssistantUnavailable`` when the bot fails.
+        Raises ``TooManyMessages`` over the sender's or the origin's rate and ``AssistantUnavailable`` when the
+        bot fails.
         """
         if not self.limit.allow(sender_id):
+            raise TooManyMessages("发送太频繁，请稍等一分钟再试。")
+        if origin is not None and self.origin_limit is not None and not self.origin_limit.allow(origin):
             raise TooManyMessages("发送太频繁，请稍等一分钟再试。")
         now = datetime.now(timezone.utc)
         pending = await run_in_threadpool(self.journal.pending_choices, sender_id)
@@ -88,12 +106,25 @@ class Conversations:
         pick = await run_in_threadpool(self.reader.read, text, choices) if self.reader and choices else None
         if pick is not None:
             logger.info("%s's reply read as choice %r (%s)", sender_id, pick.choice.title, pick.how)
-        metadata = {"typed": text, "offers": [{"title": c.title, "payload": c.payload} for c in choices]}
-        raw = await self.rasa.send(sender_id, pick.choice.payload if pick else text, metadata)
+        may_hand_over = origin is None or self.handovers is None or self.handovers.left(origin)
+        metadata = {"typed": text, "offers": [{"title": c.title, "payload": c.payload} for c in choices],
+                    HANDOVER_ALLOWED: may_hand_over}
+        said = pick.choice.payload if pick else await run_in_threadpool(self._as_said, sender_id, text)
+        raw = await self.rasa.send(sender_id, said, metadata)
         if held is not None and _all_unanswered(raw):
             raw = [_waiting_note(held)]
         replies = await run_in_threadpool(self._record_replies, sender_id, channel, raw)
-        return Turn(replies=replies, held=await run_in_threadpool(self.tickets.active_for, sender_id))
+        now_held = await run_in_threadpool(self.tickets.active_for, sender_id)
+        if now_held is not None and held is None and origin is not None and self.handovers is not None:
+            self.handovers.spend(origin)
+        return Turn(replies=replies, held=now_held)
+
+    def _as_said(self, sender_id: str, text: str) -> str:
+        """``text`` as Rasa should read it: a payload only if the bot offered it to this sender."""
+        if not text.startswith(PAYLOAD_MARK) or self.journal.offered(sender_id, text):
+            return text
+        logger.info("a typed %r from %s goes to the bot as text", text[:40], sender_id)
+        return TYPED_MARK + text[len(PAYLOAD_MARK):]
 
     async def greet(self, sender_id: str, channel: str, text: str, buttons: Sequence[tuple[str, str]]) -> None:
         """Keep a welcome the channel said by itself (WeChat's, on following), so a number typed next picks from it."""

@@ -17,6 +17,7 @@ from journal.log import ChatJournal
 from journal.sources import GuideNames
 from knowledge.editing import Editing
 from knowledge.store import KnowledgeStore
+from service.citizens import CitizenCookies
 from service.conversation import Conversations
 from service.limits import SenderRateLimit
 from service.rasa_client import RasaClient
@@ -37,6 +38,11 @@ def get_rasa(request: Request) -> RasaClient:
 
 def get_store(request: Request) -> KnowledgeStore:
     return request.app.state.store
+
+
+def get_database_file(request: Request) -> tuple[int, int] | None:
+    """(device, inode) of the SQLite file the API opened at start; None on PostgreSQL."""
+    return request.app.state.database_file
 
 
 def get_engine_source(request: Request) -> EngineSource:
@@ -62,7 +68,17 @@ def get_guide_names(request: Request) -> GuideNames:
 def get_conversations(request: Request) -> Conversations:
     state = request.app.state
     return Conversations(rasa=state.rasa, tickets=get_tickets(request), journal=get_journal(request),
-                         names=get_guide_names(request), limit=state.rate_limit, reader=state.offer_reader)
+                         names=get_guide_names(request), limit=state.rate_limit, reader=state.offer_reader,
+                         origin_limit=state.address_limit, handovers=state.handovers)
+
+
+def get_citizens(request: Request) -> CitizenCookies:
+    return request.app.state.citizens
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the TCP peer, or what a trusted proxy said it was (``trusted_proxies``)."""
+    return request.client.host if request.client else "unknown"
 
 
 def get_editing(request: Request) -> Editing:
@@ -119,6 +135,7 @@ def current_editor(account: Annotated[Account, Depends(require_role("editor"))])
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RasaDep = Annotated[RasaClient, Depends(get_rasa)]
 StoreDep = Annotated[KnowledgeStore, Depends(get_store)]
+DatabaseFileDep = Annotated[tuple[int, int] | None, Depends(get_database_file)]
 EditingDep = Annotated[Editing, Depends(get_editing)]
 AccountsDep = Annotated[AccountBook, Depends(get_accounts)]
 CurrentAccount = Annotated[Account, Depends(current_account)]
@@ -132,3 +149,5 @@ RateLimitDep = Annotated[SenderRateLimit, Depends(get_rate_limit)]
 JournalDep = Annotated[ChatJournal, Depends(get_journal)]
 GuideNamesDep = Annotated[GuideNames, Depends(get_guide_names)]
 ConversationsDep = Annotated[Conversations, Depends(get_conversations)]
+CitizensDep = Annotated[CitizenCookies, Depends(get_citizens)]
+ClientAddressDep = Annotated[str, Depends(client_address)]

@@ -2,10 +2,16 @@
 
 ``BodySizeLimit`` refuses a request body over the limit with 413 before the
 application reads it (by its Content-Length, or by counting a chunked body as it
-arrives). ``SenderRateLimit`` caps how many chat messages one sender may send
-(or login attempts one username or address may make) per minute: a fixed one-minute window counted in memory (embedded mode, one API
+arrives). ``SenderRateLimit`` caps how many chat messages one sender or one
+address may send (or login attempts one username or address may make) per
+minute: a fixed one-minute window counted in memory (embedded mode, one API
 process) or in Redis (production mode, where several workers must share one
-count).
+count). ``Budget`` counts what is spent in a longer window (hand-overs per
+address per hour), checked before and spent only when it happened.
+
+The address is the TCP peer's; a proxy's ``X-Forwarded-For`` is believed only
+from the addresses in ``trusted_proxies`` (uvicorn's ``--forwarded-allow-ips``,
+set by ``daoban start``), never from any client.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from typing import Protocol
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
+
+HOUR_S = 3600
 
 
 class BodySizeLimit:
@@ -126,3 +134,77 @@ def sender_rate_limit(mode: str, redis_url: str, per_minute: int, clock=time.tim
     if mode == "production":
         return RedisRateLimit(redis_url, per_minute, clock)
     return MemoryRateLimit(per_minute, clock)
+
+
+class Budget(Protocol):
+    """How many of something (hand-overs) a key may still have in the current window, spent only when it is had."""
+
+    def left(self, key: str) -> bool: ...
+
+    def spend(self, key: str) -> None: ...
+
+
+class MemoryBudget:
+    """Fixed windows of ``window_s`` per key, in this process."""
+
+    def __init__(self, per_window: int, window_s: int = HOUR_S, clock=time.time):  # type: ignore[no-untyped-def]
+        self._per_window = per_window
+        self._window_s = window_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._window = -1
+        self._spent: dict[str, int] = {}
+
+    def _current(self) -> dict[str, int]:
+        window = int(self._clock() // self._window_s)
+        if window != self._window:
+            self._window, self._spent = window, {}
+        return self._spent
+
+    def left(self, key: str) -> bool:
+        with self._lock:
+            return self._current().get(key, 0) < self._per_window
+
+    def spend(self, key: str) -> None:
+        with self._lock:
+            spent = self._current()
+            spent[key] = spent.get(key, 0) + 1
+
+
+class RedisBudget:
+    """The same windows in Redis, shared by every API worker; fails open if Redis is away."""
+
+    def __init__(self, url: str, per_window: int, window_s: int = HOUR_S, clock=time.time):  # type: ignore[no-untyped-def]
+        import redis
+
+        self._client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._per_window = per_window
+        self._window_s = window_s
+        self._clock = clock
+
+    def _key(self, key: str) -> str:
+        return f"daoban:budget:{self._window_s}:{int(self._clock() // self._window_s)}:{key}"
+
+    def left(self, key: str) -> bool:
+        try:
+            spent = self._client.get(self._key(key))
+        except Exception as exc:  # a missing limit is better than a refused citizen
+            logger.warning("budget unavailable (%s); allowing", exc.__class__.__name__)
+            return True
+        return int(spent or 0) < self._per_window
+
+    def spend(self, key: str) -> None:
+        try:
+            pipe = self._client.pipeline()
+            pipe.incr(self._key(key))
+            pipe.expire(self._key(key), 2 * self._window_s)
+            pipe.execute()
+        except Exception as exc:
+            logger.warning("budget unavailable (%s); not counted", exc.__class__.__name__)
+
+
+def budget(mode: str, redis_url: str, per_window: int, window_s: int, clock=time.time) -> Budget:  # type: ignore[no-untyped-def]
+    """Kept in Redis in production mode (several workers share one count), in memory otherwise."""
+    if mode == "production":
+        return RedisBudget(redis_url, per_window, window_s, clock)
+    return MemoryBudget(per_window, window_s, clock)

@@ -42,10 +42,13 @@ class RasaClient:
     """
 
     def __init__(self, base_url: str | Sequence[str], timeout_s: float,
-                 transport: httpx.AsyncBaseTransport | None = None):
+                 transport: httpx.AsyncBaseTransport | None = None, token: str | None = None):
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
         if not urls:
             raise ValueError("RasaClient needs at least one Rasa server URL")
+        # Rasa's HTTP API (status, tracker events) takes its token in the query string only; the REST
+        # channel's webhook takes none. URLs carrying it are never logged.
+        self._auth = {"token": token} if token else {}
         self._clients = [httpx.AsyncClient(base_url=url, timeout=timeout_s, transport=transport) for url in urls]
 
     def _order(self, sender_id: str) -> list[httpx.AsyncClient]:
@@ -98,7 +101,7 @@ class RasaClient:
         path = f"/conversations/{quote(sender_id, safe=_PATH_SAFE)}/tracker/events"
         events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
         try:
-            await self._post(sender_id, path, params={"include_events": "NONE"}, json=events)
+            await self._post(sender_id, path, params={"include_events": "NONE", **self._auth}, json=events)
         except httpx.HTTPError as exc:
             logger.warning("Rasa did not take the resume event for sender %s: %s", sender_id, exc.__class__.__name__)
             raise AssistantUnavailable("助手暂时无法恢复会话，请稍后再试。") from exc
@@ -113,10 +116,9 @@ class RasaClient:
             details.append(detail)
         return True, "; ".join(details) if len(details) > 1 else details[0]
 
-    @staticmethod
-    async def _ready(client: httpx.AsyncClient) -> tuple[bool, str]:
+    async def _ready(self, client: httpx.AsyncClient) -> tuple[bool, str]:
         try:
-            response = await client.get("/status", timeout=3.0)
+            response = await client.get("/status", params=self._auth, timeout=3.0)
         except httpx.HTTPError as exc:
             return False, f"unreachable ({exc.__class__.__name__})"
         if response.status_code != 200:

@@ -11,9 +11,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class ChatRequest(BaseModel):
+    """A citizen's message. Who they are is not in it: the server issues that (``service.citizens``), and a body
+    naming a ``sender_id`` is refused (422) rather than read."""
+
     model_config = ConfigDict(extra="forbid")
 
-    sender_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
     text: str = Field(min_length=1, max_length=2000)
 
     @field_validator("text")

@@ -1,5 +1,8 @@
 """Shared fixtures: a migrated SQLite store, small realistic records, a deterministic embedder.
 
+Databases are made the way set-up makes them (``set_up_database``): no engine
+creates a SQLite file by itself, and the API refuses to start without one.
+
 The fake embedder hashes character bigrams into a vector: no model, no randomness,
 yet texts that share words are close, which is all the engine's own logic needs.
 Tests of the real model's behaviour use the converted e5 model instead.
@@ -16,10 +19,10 @@ import pytest
 from daoban.ports import PortPicker
 from daoban.settings import Settings, load_settings
 from index.decision import DecisionPolicy
-from knowledge.database import make_engine, migrate
+from knowledge.database import create_database, make_engine, migrate
 from knowledge.schema import Bundle, CrossProvinceEntry, DistrictVariant, Fee, Item, Material, Situation
 from knowledge.store import KnowledgeStore
-from tests.backends import database_url, engine, postgres_database, postgres_url  # noqa: F401  (fixtures)
+from tests.backends import BACKENDS, engine, postgres_database, postgres_url  # noqa: F401  (fixtures)
 
 
 class HashingEmbedder:
@@ -40,6 +43,26 @@ class HashingEmbedder:
             out[row] += 0.05  # every text is a little alike, as with real sentence embeddings
             out[row] /= np.linalg.norm(out[row])
         return out
+
+
+def set_up_database(url: str) -> None:
+    """Create and migrate a database as `daoban setup` does (``create_database``, then ``migrate``)."""
+    create_database(url)
+    database = make_engine(url)
+    try:
+        migrate(database)
+    finally:
+        database.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A SQLite file, created empty the way set-up creates it, or a fresh PostgreSQL schema; no schema in either."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'kb.db'}"
+        create_database(url)
+        return url
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture
@@ -64,11 +87,15 @@ free_port = _ports.free_port  # one picker for the whole session: no port is han
 
 
 def isolated_settings(home: Path) -> Settings:
-    """Settings for an instance of its own (home, ports); the costly cache (venvs, model) is shared."""
-    return load_settings(
+    """Settings for an instance of its own (home, ports, a set-up database); the costly cache (venvs, model) is shared."""
+    settings = load_settings(
         home=home, cache_dir=load_settings().cache_dir,
         api_port=free_port(), rasa_port=free_port(), actions_port=free_port(),
     )
+    # the URL from a copy: ``sqlalchemy_url`` is cached, and a copy made later with another database_url
+    # (``model_copy(update=...)``) would carry the cached SQLite URL along
+    set_up_database(settings.model_copy().sqlalchemy_url)
+    return settings
 
 
 @pytest.fixture

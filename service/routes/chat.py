@@ -5,6 +5,10 @@ the citizen's messages go to the ticket for that person to read, not to the
 bot; the reply then carries no bot message, only the ticket's state, and the
 page polls ``GET /api/chat/updates`` for what the person answers.
 
+Who the citizen is comes from a cookie the server issued (``service.citizens``),
+never from the request: the first message gets one, and only its holder reads
+the conversation's updates, rates its messages or speaks in its ticket.
+
 The path a message takes is ``service.conversation`` (shared with WeChat).
 Every message is kept in the journal (masked): the citizen's, and each bot
 message, whose journal id the page gets as ``id`` to rate it or to poll after
@@ -18,12 +22,13 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from hall.tickets import Ticket
 from journal.errors import MessageNotFound
-from service.console_schemas import ChatUpdate, SenderId, UpdatesResponse
-from service.deps import ConversationsDep, JournalDep, TicketsDep
+from service.citizens import CitizenCookies
+from service.console_schemas import ChatUpdate, UpdatesResponse
+from service.deps import CitizensDep, ClientAddressDep, ConversationsDep, JournalDep, TicketsDep
 from service.schemas import ChatRequest, ChatResponse, HandoverState
 
 logger = logging.getLogger(__name__)
@@ -34,15 +39,26 @@ UPDATE_ROLES = ("agent", "system")  # what a person or the service said, as oppo
 
 
 @router.post("/api/chat", response_model=ChatResponse)
-async def chat(request: ChatRequest, conversations: ConversationsDep) -> ChatResponse:
-    turn = await conversations.take(request.sender_id, CHANNEL, request.text)
+async def chat(body: ChatRequest, request: Request, response: Response, conversations: ConversationsDep,
+               citizens: CitizensDep, address: ClientAddressDep) -> ChatResponse:
+    sender_id = citizens.issue(request, response)
+    turn = await conversations.take(sender_id, CHANNEL, body.text, origin=f"ip:{address}")
     return ChatResponse(messages=turn.replies, handover=handover_state(turn.held) if turn.held else None)
 
 
+def known_citizen(request: Request, citizens: CitizenCookies) -> str:
+    """The citizen whose cookie came with ``request``; 401 without one (nothing of theirs to show)."""
+    sender_id = citizens.of(request)
+    if sender_id is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "no conversation: send a message to POST /api/chat first")
+    return sender_id
+
+
 @router.get("/api/chat/updates", response_model=UpdatesResponse)
-def updates(sender_id: Annotated[SenderId, Query()], journal: JournalDep, tickets: TicketsDep,
+def updates(request: Request, citizens: CitizensDep, journal: JournalDep, tickets: TicketsDep,
             after: Annotated[str, Query(max_length=64)] = "") -> UpdatesResponse:
     """What a person or the service said to the citizen after message ``after``, oldest first."""
+    sender_id = known_citizen(request, citizens)
     try:
         said = journal.after(sender_id, after.strip() or None, UPDATE_ROLES)
     except MessageNotFound as exc:

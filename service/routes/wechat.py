@@ -1,9 +1,12 @@
 """``/wechat``: the URL configured as the official account's server (服务器配置).
 
 GET is WeChat's check of the URL (echo ``echostr`` when the signature is
-ours); POST carries the citizens' messages and events. A bad signature is 403
-and logged with the caller's address; a body that is not a WeChat message is
-400. While the channel is not configured (no ``wechat_token``) both answer 404.
+ours); POST carries the citizens' messages and events. Both are refused with
+403 and a reason (bad signature, stale timestamp, replayed nonce), logged with
+the caller's address, unless the signature is ours, its timestamp within 5
+minutes of our clock and its nonce not used before (``service.wechat.replay``);
+a body that is not a WeChat message is 400. While the channel is not
+configured (no ``wechat_token``) both answer 404.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from fastapi.responses import PlainTextResponse, Response
 from wechatpy.replies import TextReply
 
 from service.deps import ConversationsDep
-from service.wechat import BadMessage, BadSignature, WeChat
+from service.wechat import BadMessage, Refused, WeChat
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["wechat"])
@@ -40,7 +43,8 @@ async def verify_server(request: Request, wechat: WeChatDep) -> PlainTextRespons
     query = request.query_params
     try:
         wechat.gate.verify(query)
-    except BadSignature as exc:
+        await wechat.replays.admit(query)
+    except Refused as exc:
         _refuse(request, exc)
     return PlainTextResponse(query.get("echostr", ""))
 
@@ -54,7 +58,8 @@ async def receive(request: Request, wechat: WeChatDep, conversations: Conversati
     query = request.query_params
     try:
         message = wechat.gate.open(query, body)
-    except BadSignature as exc:
+        await wechat.replays.admit(query)
+    except Refused as exc:
         _refuse(request, exc)
     except BadMessage as exc:
         logger.warning("WeChat request from %s is not a message: %s", _caller(request), exc)
@@ -67,9 +72,10 @@ async def receive(request: Request, wechat: WeChatDep, conversations: Conversati
     return Response(sealed, media_type="application/xml")
 
 
-def _refuse(request: Request, exc: BadSignature) -> NoReturn:
-    logger.warning("WeChat request from %s refused: %s", _caller(request), exc)
-    raise HTTPException(status.HTTP_403_FORBIDDEN, "bad signature") from exc
+def _refuse(request: Request, exc: Refused) -> NoReturn:
+    """403 with the short reason; the details (never the token) go to the log."""
+    logger.warning("WeChat request from %s refused (%s): %s", _caller(request), exc.reason, exc)
+    raise HTTPException(status.HTTP_403_FORBIDDEN, exc.reason) from exc
 
 
 def _caller(request: Request) -> str:

@@ -8,16 +8,13 @@
   var input = document.getElementById("text");
   var banner = document.getElementById("handover-banner");
   var elderToggle = document.getElementById("elder-toggle");
-  var SENDER_KEY = "daoban.sender";
   var ELDER_KEY = "daoban.elder";
   var POLL_MS = 3000;
   var IDLE_POLL_MS = 10000;  // a person may also take the conversation over without being asked
 
-  var sender = localStorage.getItem(SENDER_KEY);
-  if (!sender) {
-    sender = "web-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10);
-    localStorage.setItem(SENDER_KEY, sender);
-  }
+  // Who this citizen is lives in an HttpOnly cookie the server sets on the first message: this script
+  // never sees it, and nothing here can speak as another citizen. An id an earlier version kept here is dropped.
+  localStorage.removeItem("daoban.sender");
 
   // ---- 长辈版 ----
 
@@ -121,7 +118,7 @@
       fetch("/api/ratings", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender_id: sender, message_id: messageId, useful: isUseful, reason: why || null })
+        body: JSON.stringify({ message_id: messageId, useful: isUseful, reason: why || null })
       }).then(function (response) {
         if (!response.ok) throw new Error(String(response.status));
         thanks.textContent = "谢谢您的评价";
@@ -197,7 +194,7 @@
 
   // show: whether to put the messages on the page (false on load when nobody holds the conversation).
   function fetchUpdates(show) {
-    var url = "/api/chat/updates?sender_id=" + encodeURIComponent(sender) + "&after=" + encodeURIComponent(lastUpdate);
+    var url = "/api/chat/updates?after=" + encodeURIComponent(lastUpdate);
     return fetch(url, { headers: { "Accept": "application/json" } }).then(function (response) {
       if (response.status === 404) lastUpdate = "";  // an id the server no longer knows: ask from the start (seen dedupes)
       if (!response.ok) throw new Error(String(response.status));
@@ -249,7 +246,7 @@
     fetch("/api/chat", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender_id: sender, text: text })
+      body: JSON.stringify({ text: text })
     }).then(function (response) {
       return response.json().then(function (body) { return { ok: response.ok, body: body }; });
     }).then(function (result) {

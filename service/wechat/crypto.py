@@ -12,8 +12,11 @@ body, so anyone who saw one signed URL could send any message with it.
 wechatpy's errors are mapped here, at the boundary::
 
     WeChatRequestError
-    ├── BadSignature   the request was not signed with our token (403)
-    └── BadMessage     not XML, not a WeChat message, or not decryptable (400)
+    ├── Refused              403, told ``reason``; the log gets the details
+    │   ├── BadSignature     the request was not signed with our token
+    │   ├── StaleRequest     its signed timestamp is not within minutes of our clock (``service.wechat.replay``)
+    │   └── ReplayedRequest  its signed timestamp and nonce were used before (``service.wechat.replay``)
+    └── BadMessage           not XML, not a WeChat message, or not decryptable (400)
 """
 
 from __future__ import annotations
@@ -34,8 +37,31 @@ class WeChatRequestError(Exception):
     pass
 
 
-class BadSignature(WeChatRequestError):
-    pass
+class Refused(WeChatRequestError):
+    """A request WeChat did not send, or did not send now: refused with 403.
+
+    ``reason`` is the short answer the caller gets; the message, with the
+    details an operator needs, goes only to the log.
+    """
+
+    reason = "refused"
+
+    def __init__(self, message: str, *, reason: str | None = None):
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+
+class BadSignature(Refused):
+    reason = "bad signature"
+
+
+class StaleRequest(Refused):
+    reason = "stale timestamp"
+
+
+class ReplayedRequest(Refused):
+    reason = "replayed nonce"
 
 
 class BadMessage(WeChatRequestError):

@@ -6,7 +6,9 @@ answer in progress (or given) is kept under its MsgId. With several API
 workers a retry may reach another worker: ``RedisClaims`` lets the first
 worker to see a MsgId own it, and the others answer ``success`` (the owner
 delivers the answer, through the customer-service API once WeChat has given
-up on its request). Everything here runs
+up on its request). The same claims, under their own prefix and lifetime,
+refuse a signed request used twice (``service.wechat.replay``), where
+``LocalOnce`` is the one-worker form. Everything here runs
 on the server's event loop and never awaits between a look-up and the write
 that follows it, which is what makes it safe for concurrent requests without
 a lock.
@@ -128,22 +130,50 @@ class LocalClaims:
         pass
 
 
-class RedisClaims:
-    """Claims shared by every worker through Redis (``SET NX`` with an expiry); fails open if Redis is away."""
+class LocalOnce:
+    """One worker's claims that remember: a key is first once within ``ttl_s`` (bounded by ``max_entries``).
 
-    def __init__(self, url: str, ttl_s: int = 120, prefix: str = "daoban:wechat:msg:"):
+    Message retries do not need this (``Deduper`` holds them); a nonce does,
+    and it is the fallback of the shared nonce claims while Redis is away.
+    """
+
+    def __init__(self, *, ttl_s: float, max_entries: int = 100_000, clock: Callable[[], float] = time.monotonic):
+        self._seen: ExpiringMap[str, bool] = ExpiringMap(max_entries=max_entries, ttl_s=ttl_s, clock=clock)
+
+    async def first(self, key: str) -> bool:
+        if self._seen.get(key) is not None:
+            return False
+        self._seen.put(key, True)
+        return True
+
+    async def aclose(self) -> None:
+        pass
+
+
+class RedisClaims:
+    """Claims shared by every worker through Redis (``SET NX`` with an expiry).
+
+    While Redis is away the decision falls to ``fallback`` (this worker's
+    memory), or, without one, the key counts as first: answering a message
+    twice is better than not answering it.
+    """
+
+    def __init__(self, url: str, ttl_s: int = 120, prefix: str = "daoban:wechat:msg:",
+                 fallback: MessageClaims | None = None):
         import redis.asyncio
 
         self._client = redis.asyncio.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._ttl = ttl_s
         self._prefix = prefix
+        self._fallback = fallback
 
     async def first(self, key: str) -> bool:
         try:
             return bool(await self._client.set(self._prefix + key, b"1", nx=True, ex=self._ttl))
-        except Exception as exc:  # answering twice is better than not answering
-            logger.warning("WeChat message claims unavailable (%s); answering here", exc.__class__.__name__)
-            return True
+        except Exception as exc:
+            logger.warning("WeChat claims %s* unavailable (%s); deciding on this worker", self._prefix,
+                           exc.__class__.__name__)
+            return True if self._fallback is None else await self._fallback.first(key)
 
     async def aclose(self) -> None:
         await self._client.aclose()

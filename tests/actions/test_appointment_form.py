@@ -167,7 +167,7 @@ def test_confirmation_shows_the_masked_phone_only(engine_source, hall_services):
 def test_booking_takes_the_place_and_clears_the_form(engine_source, hall_services):
     messages, events = _run(ActionBookAppointment(engine_source, hall_services), make_tracker("确认", "affirm", slots=FILLED))
     text = messages[0]["text"]
-    reference = re.search(r"预约号：(YY[0-9A-Z]{6})\n", text).group(1)
+    reference = re.search(r"预约号：(YY[2-9A-HJ-NP-Z]{10})\n", text).group(1)
     booking = hall_services.bookings.find(reference, PHONE)
     assert (booking.sender_id, booking.item_code, booking.hall_code, booking.day, booking.slot_label, booking.name) == (
         SENDER, "T-JZ-001", QINGSHAN_HALL, date(2026, 11, 26), "10:00-11:00", "王秀英",

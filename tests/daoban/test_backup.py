@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import sqlite3
+import stat
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +22,7 @@ from hall.bookings import BookingBook
 from hall.seed import seed_halls
 from hall.tables import BookingRow, TicketMessageRow, TicketRow
 from hall.tickets import TicketDesk
-from knowledge.database import make_engine, migrate
+from knowledge.database import head_revision, make_engine, migrate
 from knowledge.jsonl import read_jsonl
 from knowledge.store import KnowledgeStore
 from knowledge.tables import RecordRow
@@ -181,3 +185,161 @@ def test_cli_creates_and_restores(tmp_path, monkeypatch, capsys):
     assert main(["backup", "restore", str(backup)]) == 2
     assert main(["backup", "restore", str(backup), "--force"]) == 0
     assert main(["backup", "restore", str(tmp_path / "nowhere")]) == 2
+
+
+# ---- a backup that cannot be used leaves the live database as it was ----------------------------------------------
+
+
+def live_state(settings: Settings, engine: Engine, store: KnowledgeStore) -> dict:
+    """What must not change when a restore is refused: the SQLite file byte for byte and the folder around it,
+    or on PostgreSQL what the tables hold."""
+    engine.dispose()  # SQLite folds its write-ahead log into the file when the last connection closes
+    state = {"hash": store.content_hash(), "counts": counts(engine)}
+    engine.dispose()
+    if settings.sqlalchemy_url.startswith("sqlite"):
+        database = Path(settings.sqlalchemy_url.split("///", 1)[1])
+        state["bytes"] = database.read_bytes()
+        state["folder"] = sorted(p.name for p in database.parent.iterdir())
+    return state
+
+
+def rewrite_manifest(backup: Path, name: str, **database: str) -> None:
+    """Make the manifest vouch for a changed file, as someone who knew the format could."""
+    manifest = json.loads((backup / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"][name]["sha256"] = hashlib.sha256((backup / name).read_bytes()).hexdigest()
+    manifest["database"].update(database)
+    (backup / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def database_file_name(settings: Settings) -> str:
+    return "daoban.db" if settings.sqlalchemy_url.startswith("sqlite") else "daoban.dump"
+
+
+def test_a_backup_whose_database_is_garbage_is_refused_before_anything_is_touched(
+        backup_settings, engine, filled, tmp_path):
+    backup = create_backup(backup_settings, tmp_path / "backups")
+    name = database_file_name(backup_settings)
+    (backup / name).write_bytes(b"this is not a database " * 500)
+    rewrite_manifest(backup, name)
+    filled.import_records([make_item(summary="备份之后的修改。")], actor="editor")
+    before = live_state(backup_settings, engine, filled)
+
+    with pytest.raises(BackupError, match=f"{name}.*nothing was restored"):
+        restore_backup(backup_settings, backup)
+
+    assert live_state(backup_settings, engine, filled) == before
+
+
+def test_a_backup_from_a_newer_daoban_is_refused_before_anything_is_touched(backup_settings, engine, filled, tmp_path):
+    """Its checksums are right: it is whole, only its schema is one this version does not know."""
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    backup = create_backup(backup_settings, tmp_path / "backups")
+    assert read_manifest(backup)["database"]["alembic_revision"] == "9999_from_the_future"
+    migrate_back = text("UPDATE alembic_version SET version_num = :head")
+    with engine.begin() as connection:
+        connection.execute(migrate_back, {"head": head_revision()})
+    filled.import_records([make_item(summary="备份之后的修改。")], actor="editor")
+    before = live_state(backup_settings, engine, filled)
+
+    with pytest.raises(BackupError, match="9999_from_the_future.*newer Daoban.*nothing was restored"):
+        restore_backup(backup_settings, backup)
+
+    assert live_state(backup_settings, engine, filled) == before
+
+
+def test_a_database_whose_revision_differs_from_the_manifest_is_refused(tmp_path):
+    settings = load_settings(home=tmp_path / "home", cache_dir=tmp_path / "cache")
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    backup = create_backup(settings, tmp_path / "backups")
+    with closing(sqlite3.connect(backup / "daoban.db")) as connection, connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0001'")
+    rewrite_manifest(backup, "daoban.db")
+    before = live_state(settings, engine, KnowledgeStore(engine))
+
+    with pytest.raises(BackupDamaged, match="schema revision '0001', its manifest says"):
+        restore_backup(settings, backup)
+    assert live_state(settings, engine, KnowledgeStore(engine)) == before
+
+
+@pytest.mark.parametrize("linked", ["daoban.db", "knowledge/items.jsonl", "knowledge"])
+def test_a_symbolic_link_in_a_backup_is_refused_by_name(linked, tmp_path):
+    """Even one pointing at a file with the very content the manifest vouches for."""
+    settings = load_settings(home=tmp_path / "home", cache_dir=tmp_path / "cache")
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    backup = create_backup(settings, tmp_path / "backups")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (backup / linked).rename(elsewhere / "target")
+    (backup / linked).symlink_to(elsewhere / "target")
+    before = live_state(settings, engine, KnowledgeStore(engine))
+
+    with pytest.raises(BackupError, match=f"{re.escape(str(backup / linked))} is a symbolic link"):
+        restore_backup(settings, backup)
+    with pytest.raises(BackupError, match="symbolic link"):
+        read_manifest(backup)
+    assert live_state(settings, engine, KnowledgeStore(engine)) == before
+
+
+def test_the_replaced_database_is_kept_aside_and_named(tmp_path):
+    settings = load_settings(home=tmp_path / "home", cache_dir=tmp_path / "cache")
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    store = KnowledgeStore(engine)
+    backup = create_backup(settings, tmp_path / "backups")
+    store.import_records([make_item("T-AFTER-1", "备份之后的事项")], actor="editor")
+    engine.dispose()
+
+    restored = restore_backup(settings, backup)
+
+    database = settings.home / "daoban.db"
+    [kept] = restored.kept
+    assert kept.parent == database.parent and kept.name.startswith("daoban.db.replaced-")
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert store.count() == 0, "the live database is the backup's"
+    aside = make_engine(f"sqlite:///{kept}")
+    assert KnowledgeStore(aside).get("T-AFTER-1").name == "备份之后的事项"
+    aside.dispose()
+    assert not list(database.parent.glob(".*restoring*")), "no staged copy is left behind"
+    assert restored.manifest == read_manifest(backup)
+
+
+def test_a_tracker_file_that_the_backup_lacks_is_set_aside_not_deleted(tmp_path):
+    settings = load_settings(home=tmp_path / "home", cache_dir=tmp_path / "cache")
+    migrate(make_engine(settings.sqlalchemy_url))
+    backup = create_backup(settings, tmp_path / "backups")
+    tracker = settings.home / "rasa" / "tracker.db"
+    tracker.parent.mkdir()
+    with closing(sqlite3.connect(tracker)) as connection, connection:
+        connection.execute("CREATE TABLE events (sender_id TEXT)")
+
+    restored = restore_backup(settings, backup)
+
+    assert not tracker.exists()
+    assert [p.name.split(".replaced-")[0] for p in restored.kept] == ["daoban.db", "tracker.db"]
+
+
+def test_backups_are_private_whatever_the_umask(tmp_path):
+    settings = load_settings(home=tmp_path / "home", cache_dir=tmp_path / "cache")
+    migrate(make_engine(settings.sqlalchemy_url))
+    tracker = settings.home / "rasa" / "tracker.db"
+    tracker.parent.mkdir()
+    with closing(sqlite3.connect(tracker)) as connection, connection:
+        connection.execute("CREATE TABLE events (sender_id TEXT)")
+    previous = os.umask(0o002)
+    try:
+        backup = create_backup(settings, tmp_path / "backups")
+    finally:
+        os.umask(previous)
+
+    assert mode(tmp_path / "backups") == mode(backup) == 0o700
+    entries = list(backup.rglob("*"))
+    assert {"daoban.db", "manifest.json", "rasa", "tracker.db", "items.jsonl"} <= {p.name for p in entries}
+    assert {p.relative_to(backup).as_posix(): mode(p) for p in entries} == {
+        p.relative_to(backup).as_posix(): 0o700 if p.is_dir() else 0o600 for p in entries}
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)

@@ -1,6 +1,8 @@
+import json
 import os
 import signal
 import stat as file_stat
+import subprocess
 import sys
 import time
 
@@ -88,3 +90,41 @@ def test_children_get_exactly_these_settings(settings, tmp_path, monkeypatch):
         if key.startswith("DAOBAN_"):
             monkeypatch.setenv(key, value)
     assert Settings() == given
+
+
+def test_rasa_listens_on_loopback_and_asks_for_a_token_only_the_api_is_given(settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(processes, "rasa_executable", lambda _settings: tmp_path / "venv-rasa" / "bin" / "rasa")
+    exposed = settings.model_copy(update={"host": "0.0.0.0"})  # the API open to the hall's network
+    specs = processes.process_specs(exposed, tmp_path / "model.tar.gz")
+
+    argv = specs["rasa"].argv
+    assert argv[0] == str(tmp_path / "venv-rasa" / "bin" / "python")
+    assert argv[argv.index("-i") + 1] == "127.0.0.1" and "--enable-api" in argv
+    token_file = processes.rasa_token_file(exposed)
+    token = token_file.read_text().strip()
+    assert len(token) >= 40
+    assert file_stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert not any(token in arg for arg in argv)  # the command line is anyone's to read (ps)
+    assert specs["api"].env[processes.RASA_TOKEN_ENV] == token
+    assert specs["actions"].env.get(processes.RASA_TOKEN_ENV) != token
+    assert processes.loopback_rasa_urls(exposed) == [f"http://127.0.0.1:{exposed.rasa_port}"]
+
+    token_file.chmod(0o644)
+    again = processes.process_specs(exposed, tmp_path / "model.tar.gz")  # a second start: the same token
+    assert again["api"].env[processes.RASA_TOKEN_ENV] == token
+    assert file_stat.S_IMODE(token_file.stat().st_mode) == 0o600
+
+    other = settings.model_copy(update={"home": tmp_path / "other-home"})
+    assert processes.rasa_token(other) != token  # made per home, at random
+
+
+def test_rasa_gets_the_token_from_its_file_as_auth_token(tmp_path):
+    fake = tmp_path / "fake" / "rasa"  # stands for Rasa: prints the arguments its command line parser would read
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "__main__.py").write_text("import json, sys\n\ndef main():\n    print(json.dumps(sys.argv))\n")
+    (tmp_path / "token").write_text("s3cret\n")
+    out = subprocess.run([sys.executable, "-c", processes.RASA_WITH_TOKEN, str(tmp_path / "token"), "run",
+                          "--enable-api", "-i", "127.0.0.1"], env={"PYTHONPATH": str(tmp_path / "fake")},
+                         capture_output=True, text=True, check=True, timeout=60)
+    assert json.loads(out.stdout) == ["rasa", "run", "--enable-api", "-i", "127.0.0.1", "--auth-token", "s3cret"]

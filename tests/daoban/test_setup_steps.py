@@ -1,4 +1,11 @@
-from daoban.setup_steps import ensure_seeded
+import os
+import sqlite3
+import stat
+from contextlib import closing
+
+from daoban.settings import load_settings
+from daoban.setup_steps import ensure_database, ensure_seeded
+from knowledge.database import make_engine, migrate
 
 
 def test_seed_goes_only_into_an_empty_base(settings, store, records):
@@ -48,3 +55,37 @@ def test_a_model_folder_given_by_the_operator_is_used_as_it_is(tmp_path, monkeyp
     setup_steps.run_setup(settings, train=False)
     assert converted == [] and trained == [] and indexed == [mine]
     assert (mine / "daoban_source.json").read_text() == '{"recipe_key": "trained elsewhere"}'
+
+
+def test_set_up_creates_the_database_private_whatever_the_umask(tmp_path):
+    settings = load_settings(home=tmp_path / "srv" / "home", cache_dir=tmp_path / "cache")
+    engine = make_engine(settings.sqlalchemy_url)
+    previous = os.umask(0)
+    try:
+        ensure_database(settings)
+        migrate(engine)  # SQLite makes its -wal and -shm files now
+    finally:
+        os.umask(previous)
+
+    assert mode(settings.home) == mode(tmp_path / "srv") == 0o700, "folders set-up made are private too"
+    assert {p.name: mode(p) for p in settings.home.iterdir()} == {
+        "daoban.db": 0o600, "daoban.db-wal": 0o600, "daoban.db-shm": 0o600}
+    engine.dispose()
+
+
+def test_set_up_makes_a_database_left_readable_by_others_private(tmp_path):
+    settings = load_settings(home=tmp_path / "home", cache_dir=tmp_path / "cache")
+    settings.home.mkdir()
+    with closing(sqlite3.connect(settings.home / "daoban.db")) as connection, connection:
+        connection.execute("CREATE TABLE kept (x TEXT)")
+    os.chmod(settings.home / "daoban.db", 0o644)
+
+    ensure_database(settings)
+
+    assert mode(settings.home / "daoban.db") == 0o600
+    with closing(sqlite3.connect(settings.home / "daoban.db")) as connection:
+        assert connection.execute("SELECT name FROM sqlite_master").fetchall() == [("kept",)], "the data is kept"
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)

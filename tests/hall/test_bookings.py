@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from hall.bookings import BookingBook
+from hall.bookings import REFERENCE_PATTERN, BookingBook
 from hall.errors import BookingAlreadyCancelled, BookingNotFound, BookingRefused, HallNotFound
 from hall.seed import seed_halls
 from hall.tables import READABLE_ALPHABET, BookingRow
@@ -18,7 +18,7 @@ def left(bookings, label="09:00-10:00", day=THURSDAY, hall_code="T-HALL-A"):
 
 def test_book_returns_a_readable_booking(bookings):
     booking = bookings.book(**booking_request())
-    assert booking.reference.startswith("YY") and len(booking.reference) == 8
+    assert booking.reference.startswith("YY") and len(booking.reference) == 12
     assert set(booking.reference[2:]) <= set(READABLE_ALPHABET)
     assert booking.phone == "13812345678" and booking.masked_phone == "138****5678"
     assert booking.status == "booked" and not booking.cancelled
@@ -164,3 +164,31 @@ def test_booking_again_after_cancelling_makes_a_new_booking(bookings):
     bookings.cancel(first.reference, first.phone, NOW)
     second = bookings.book(**booking_request())
     assert second.reference != first.reference and second.status == "booked" and left(bookings) == 1
+
+
+# ---- references ------------------------------------------------------------------------------------------------------
+
+def test_a_booking_made_under_an_old_short_reference_is_still_found_and_cancelled(engine, halls_file):
+    seed_halls(engine, halls_file, NOW)
+    old = BookingBook(engine, references=lambda: "YY7K3M9P").book(**booking_request())
+    bookings = BookingBook(engine)
+    assert bookings.find("yy7k3m9p", "13812345678") == old
+    assert bookings.held_by("YY7K3M9P", "web-1") == old
+    assert bookings.cancel("YY7K3M9P", "13812345678", NOW).cancelled
+
+
+def test_a_reference_typed_with_spaces_or_dashes_is_found(bookings):
+    booking = bookings.book(**booking_request())
+    grouped = f"{booking.reference[:2]} {booking.reference[2:7]}-{booking.reference[7:]}"
+    assert bookings.find(grouped, booking.phone) == booking
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("预约号YY7K3M9PQ4XZ查一下", "YY7K3M9PQ4XZ"),
+    ("预约号yy7k3m9pq4xz，手机13912345678", "yy7k3m9pq4xz"),
+    ("YY7K3M9PQ4XZ13912345678", "YY7K3M9PQ4XZ"),  # a phone typed right after: 1 is not in the alphabet
+    ("预约号YY7K3M9P，手机13912345678", "YY7K3M9P"),  # an old reference
+    ("YY7K3M9P13912345678", "YY7K3M9P"),
+])
+def test_references_of_both_lengths_are_recognised_in_text(text, found):
+    assert REFERENCE_PATTERN.search(text).group(0) == found

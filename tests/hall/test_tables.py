@@ -1,4 +1,4 @@
-"""Migration 0003 and the table models in hall/tables.py must describe the same schema, on both back ends."""
+"""Migrations 0003, 0006 and 0008 and the table models in hall/tables.py describe the same schema, on both back ends."""
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -8,7 +8,8 @@ from sqlalchemy import UniqueConstraint, inspect
 from hall.tables import Base
 from knowledge.database import alembic_config, make_engine, migrate
 
-HALL_TABLES = {"hall_halls", "hall_slot_counts", "hall_bookings", "hall_tickets", "hall_ticket_messages"}
+HALL_TABLES = {"hall_halls", "hall_slot_counts", "hall_bookings", "hall_tickets", "hall_ticket_messages",
+               "hall_lookup_failures"}
 
 
 def _only_hall_tables(name, type_, parent_names):  # noqa: ANN001  (Alembic's include_name hook)
@@ -57,4 +58,19 @@ def test_downgrade_removes_the_hall_tables_and_upgrade_brings_them_back(database
     assert not HALL_TABLES & set(inspect(engine).get_table_names())
     migrate(engine)
     assert HALL_TABLES <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_downgrade_to_0007_removes_only_the_lookup_failures(database_url):
+    engine = make_engine(database_url)
+    migrate(engine)
+    config = alembic_config(database_url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+    tables = set(inspect(engine).get_table_names())
+    assert "hall_lookup_failures" not in tables and HALL_TABLES - {"hall_lookup_failures"} <= tables
+    migrate(engine)
+    assert {"ix_hall_lookup_failures_reference", "ix_hall_lookup_failures_failed_at"} == {
+        index["name"] for index in inspect(engine).get_indexes("hall_lookup_failures")}
     engine.dispose()

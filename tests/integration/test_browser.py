@@ -92,7 +92,11 @@ def test_agent_takes_over_replies_and_hands_back(staff, browser):
     citizen.fill("#text", "居民身份证补领要带什么材料")
     citizen.click("#send")
     expect(citizen.locator(".msg.bot[data-id]").last).to_contain_text("【居民身份证补领】")
-    sender = citizen.evaluate("localStorage.getItem('daoban.sender')")
+    # the page's script cannot read its citizen id (an HttpOnly cookie); the browser's cookie store can
+    assert citizen.evaluate("document.cookie").find("daoban_citizen") < 0
+    cookie = next(c for c in citizen.context.cookies() if c["name"] == "daoban_citizen")
+    assert cookie["httpOnly"]
+    sender = cookie["value"].rpartition(".")[0]
 
     agent = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
     agent.goto(f"{staff.api_url}/agent")

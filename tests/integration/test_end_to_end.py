@@ -10,11 +10,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from bench.clients import WebCitizens
+
 pytestmark = pytest.mark.integration
 
 
-def _chat(settings, sender: str, text: str) -> list[dict]:
-    response = httpx.post(f"{settings.api_url}/api/chat", json={"sender_id": sender, "text": text}, timeout=60)
+def _chat(citizens: WebCitizens, sender: str, text: str) -> list[dict]:
+    response = citizens.say(sender, text)
     assert response.status_code == 200, response.text
     return response.json()["messages"]
 
@@ -25,23 +27,23 @@ def test_health_reports_every_component_up(running):
     assert all(c["up"] for c in body["components"].values()), body
 
 
-def test_residence_permit_materials_are_answered_from_the_guide(running):
-    messages = _chat(running, "it-citizen-1", "办理居住证需要什么材料？")
+def test_residence_permit_materials_are_answered_from_the_guide(running, citizens):
+    messages = _chat(citizens, "it-citizen-1", "办理居住证需要什么材料？")
     text = messages[0]["text"]
     assert text.startswith("【居住证申领】所需材料"), text
     assert "第1版" in text and "居民身份证" in text
     assert "请选择您的情形" in text, text
 
     situation = messages[0]["buttons"][0]
-    chosen = _chat(running, "it-citizen-1", situation["payload"])[0]
+    chosen = _chat(citizens, "it-citizen-1", situation["payload"])[0]
     assert chosen["text"].startswith(f"【居住证申领】（{situation['title']}）所需材料"), chosen["text"]
     assert any(b["title"] == "收费标准" for b in chosen["buttons"])
 
-    follow_up = _chat(running, "it-citizen-1", "要钱吗？")[0]["text"]
+    follow_up = _chat(citizens, "it-citizen-1", "要钱吗？")[0]["text"]
     assert follow_up.startswith("【居住证申领】"), follow_up
 
 
-def test_a_newly_imported_guide_is_answered_without_retraining(running):
+def test_a_newly_imported_guide_is_answered_without_retraining(running, citizens):
     from knowledge.runtime import open_store
     from tests.conftest import make_item
 
@@ -52,10 +54,10 @@ def test_a_newly_imported_guide_is_answered_without_retraining(running):
         fee={"charged": True, "standard": "每人每年89元"},
     )
     open_store(running).import_records([item], actor="integration-test")
-    text = _chat(running, "it-citizen-2", "惠民保要交多少钱？")[0]["text"]
+    text = _chat(citizens, "it-citizen-2", "惠民保要交多少钱？")[0]["text"]
     assert text.startswith("【惠民保参保登记】收费标准：每人每年89元"), text
 
 
-def test_out_of_scope_question_is_declined(running):
-    text = _chat(running, "it-citizen-3", "推荐一只明天会涨的股票")[0]["text"]
+def test_out_of_scope_question_is_declined(running, citizens):
+    text = _chat(citizens, "it-citizen-3", "推荐一只明天会涨的股票")[0]["text"]
     assert "12345" in text and "【" not in text

@@ -11,6 +11,7 @@ import secrets
 
 import pytest
 
+from bench.clients import ONE_ADDRESS_MANY_CITIZENS
 from daoban import processes
 from daoban.rasa_model import model_path
 from daoban.settings import load_settings
@@ -30,6 +31,7 @@ def production(tmp_path_factory):
         database_url=admin.set(database=database).render_as_string(hide_password=False),
         redis_url=f"redis://127.0.0.1:6379/{REDIS_TEST_DB}", replicas=2,
         api_port=free_port(), rasa_port=free_port(consecutive=2), actions_port=free_port(consecutive=2),
+        **ONE_ADDRESS_MANY_CITIZENS,
     )
     try:
         run_setup(settings)  # creates the database, migrates, seeds; the model and Rasa model come from the cache

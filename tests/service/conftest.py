@@ -9,7 +9,7 @@ from index.engine import RetrievalEngine
 from index.live import StaticEngine
 from service.main import create_app
 from service.rasa_client import RasaClient
-from tests.conftest import HASHING_POLICY, frozen_clock
+from tests.conftest import HASHING_POLICY, frozen_clock, set_up_database
 from tests.service.editor_fixtures import alice, app_store, bob, editor_client  # noqa: F401  (fixtures)
 
 
@@ -60,6 +60,20 @@ class FakeRasa:
                             "custom": {"daoban": {"kind": self.kinds[message["message"]], "about": []}}})
         replies.append({"recipient_id": message["sender"], "image": "ignored.png"})
         return httpx.Response(200, json=replies)
+
+
+@pytest.fixture
+def database_url(database_url: str) -> str:
+    """The back end's database, set up: the API starts only on a database `daoban setup` made."""
+    set_up_database(database_url)
+    return database_url
+
+
+@pytest.fixture
+def postgres_url(postgres_url: str) -> str:
+    """A fresh PostgreSQL schema, set up (as ``database_url``)."""
+    set_up_database(postgres_url)
+    return postgres_url
 
 
 @pytest.fixture

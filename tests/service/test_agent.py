@@ -12,6 +12,7 @@ from hall.tickets import TicketDesk
 from service.main import create_app
 from service.rasa_client import RasaClient
 from service.routes.agent import ENDED_TEXT, JOINED_TEXT
+from tests.service.citizens import say, sender_of, updates
 from tests.service.login import login_headers
 from tests.service.wechat_fixtures import APP_ID, APP_SECRET, TOKEN, FakeWeChatApi
 
@@ -29,6 +30,8 @@ def other_agent(client) -> dict[str, str]:
 def _handover(client, fake_rasa, sender: str, *, minutes_ago: float = 0, reason: str = "human") -> str:
     """A ticket as the bot's hand-over opens it (the conversation so far; Rasa paused, as an earlier version left
     it, so that closing is seen to un-pause it); its number."""
+    if not sender.startswith("wechat:"):  # a WeChat id is the openid's; a web one, the id the server issued
+        sender = sender_of(client, sender)
     ticket = TicketDesk(client.app.state.store.engine).open(
         sender_id=sender, channel="rest", reason=reason, item_code="T-JZ-001", item_name="居住证申领",
         district="青山区", missing_materials=["居民户口簿"],
@@ -40,7 +43,7 @@ def _handover(client, fake_rasa, sender: str, *, minutes_ago: float = 0, reason:
 
 
 def _updates(client, sender: str, after: str = "") -> list[tuple[str, str]]:
-    body = client.get("/api/chat/updates", params={"sender_id": sender, "after": after}).json()
+    body = updates(client, sender, after).json()
     return [(m["role"], m["text"]) for m in body["messages"]]
 
 
@@ -75,14 +78,14 @@ def test_an_admin_passes_the_agent_check(client):
 
 def test_ticket_life_cycle_through_http(client, fake_rasa, agent, other_agent):
     sender = "web-life"
-    last_bot = client.post("/api/chat", json={"sender_id": sender, "text": "转人工"}).json()["messages"][0]["id"]
+    last_bot = say(client, sender, "转人工").json()["messages"][0]["id"]
     number = _handover(client, fake_rasa, sender, minutes_ago=10)
     late = _handover(client, fake_rasa, "web-late", minutes_ago=40)
 
     waiting = client.get("/api/agent/tickets", params={"status": "waiting"}, headers=agent).json()["tickets"]
     assert [t["number"] for t in waiting] == [number, late]  # newest first
     first = waiting[0]
-    assert (first["status"], first["reason"], first["sender_id"], first["assignee"]) == ("waiting", "human", sender, None)
+    assert (first["status"], first["reason"], first["sender_id"], first["assignee"]) == ("waiting", "human", sender_of(client, sender), None)
     assert (first["item_code"], first["item_name"], first["district"]) == ("T-JZ-001", "居住证申领", "青山区")
     assert first["missing_materials"] == ["居民户口簿"] and first["channel"] == "rest"
     assert first["first_response_seconds"] is None and first["overdue"] is False and waiting[1]["overdue"] is True
@@ -108,16 +111,16 @@ def test_ticket_life_cycle_through_http(client, fake_rasa, agent, other_agent):
                        headers=other_agent).status_code == 409
 
     # while the person holds it, the citizen's words go to the ticket, not the bot
-    held = client.post("/api/chat", json={"sender_id": sender, "text": "好的谢谢"}).json()
+    held = say(client, sender, "好的谢谢").json()
     assert held["messages"] == [] and held["handover"]["status"] == "taken"
 
     closed = client.post(f"/api/agent/tickets/{number}/close", headers=agent).json()
     assert closed["status"] == "closed" and closed["first_response_seconds"] == replied.json()["first_response_seconds"]
-    assert fake_rasa.events == [(sender, "resume"), (sender, "action")]
+    assert fake_rasa.events == [(sender_of(client, sender), "resume"), (sender_of(client, sender), "action")]
     assert _updates(client, sender, last_bot)[-1] == ("system", ENDED_TEXT)
-    assert client.get("/api/chat/updates", params={"sender_id": sender}).json()["handover"] is None
+    assert updates(client, sender).json()["handover"] is None
 
-    again = client.post("/api/chat", json={"sender_id": sender, "text": "居住证要多久"}).json()
+    again = say(client, sender, "居住证要多久").json()
     assert again["messages"][0]["text"] == "收到：居住证要多久" and again["handover"] is None
     assert [t["number"] for t in client.get("/api/agent/tickets", params={"status": "closed"},
                                             headers=agent).json()["tickets"]] == [number]
@@ -127,9 +130,9 @@ def test_hand_back_resumes_the_bot_and_the_ticket_can_be_taken_again(client, fak
     number = _handover(client, fake_rasa, "web-hb")
     client.post(f"/api/agent/tickets/{number}/take", headers=agent)
     handed = client.post(f"/api/agent/tickets/{number}/hand-back", headers=agent).json()
-    assert handed["status"] == "handed_back" and fake_rasa.events == [("web-hb", "resume"), ("web-hb", "action")]
+    assert handed["status"] == "handed_back" and fake_rasa.events == [(sender_of(client, "web-hb"), "resume"), (sender_of(client, "web-hb"), "action")]
     assert _updates(client, "web-hb")[-1] == ("system", ENDED_TEXT)
-    assert client.post("/api/chat", json={"sender_id": "web-hb", "text": "你好"}).json()["messages"][0]["text"] == "收到：你好"
+    assert say(client, "web-hb", "你好").json()["messages"][0]["text"] == "收到：你好"
 
     assert client.post(f"/api/agent/tickets/{number}/take", headers=agent).json()["status"] == "taken"
     closed = client.post(f"/api/agent/tickets/{number}/close", headers=agent)
@@ -143,7 +146,7 @@ def test_closing_a_handed_back_ticket_leaves_the_bot_alone(client, fake_rasa, ag
     client.post(f"/api/agent/tickets/{number}/hand-back", headers=agent)
     told = _updates(client, "web-hb2")
     assert client.post(f"/api/agent/tickets/{number}/close", headers=agent).json()["status"] == "closed"
-    assert fake_rasa.events == [("web-hb2", "resume"), ("web-hb2", "action")] and _updates(client, "web-hb2") == told
+    assert fake_rasa.events == [(sender_of(client, "web-hb2"), "resume"), (sender_of(client, "web-hb2"), "action")] and _updates(client, "web-hb2") == told
 
 
 def test_rasa_down_at_close_is_logged_not_fatal(client, fake_rasa, agent, caplog):
@@ -171,15 +174,16 @@ def test_unknown_tickets_bad_filters_and_moves_out_of_turn(client, fake_rasa, ag
 # ---- conversations and takeover --------------------------------------------------------------------------------
 
 def test_recent_conversations_say_which_are_held(client, fake_rasa, agent):
-    client.post("/api/chat", json={"sender_id": "web-c1", "text": "我电话13812345678"})
-    client.post("/api/chat", json={"sender_id": "web-c2", "text": "你好"})
+    say(client, "web-c1", "我电话13812345678")
+    say(client, "web-c2", "你好")
     _handover(client, fake_rasa, "web-c1")
     conversations = client.get("/api/agent/conversations", headers=agent).json()["conversations"]
     assert [(c["sender_id"], c["channel"], c["last_text"], c["held"]) for c in conversations] == [
-        ("web-c2", "web", "收到：你好", False), ("web-c1", "web", "收到：我电话138****5678", True),
+        (sender_of(client, "web-c2"), "web", "收到：你好", False),
+        (sender_of(client, "web-c1"), "web", "收到：我电话138****5678", True),
     ]
     assert client.get("/api/agent/conversations", params={"limit": 1}, headers=agent).json()["conversations"][0][
-        "sender_id"] == "web-c2"
+        "sender_id"] == sender_of(client, "web-c2")
 
 
 def test_takeover_opens_a_ticket_taken_by_the_caller_and_routes_the_citizen_to_the_person(client, fake_rasa, agent, other_agent,
@@ -187,10 +191,10 @@ def test_takeover_opens_a_ticket_taken_by_the_caller_and_routes_the_citizen_to_t
     client.app.state.store.import_records(records, actor="seed")
     answer = answer_record(records[0], "fee", {r.code: r for r in records}.get).text
     fake_rasa.scripted["居住证收费吗"] = answer
-    client.post("/api/chat", json={"sender_id": "web-t", "text": "居住证收费吗"})
-    client.post("/api/chat", json={"sender_id": "web-t", "text": "我电话13812345678，办不下来"})
+    say(client, "web-t", "居住证收费吗")
+    say(client, "web-t", "我电话13812345678，办不下来")
 
-    response = client.post("/api/agent/takeover", json={"sender_id": "web-t"}, headers=agent)
+    response = client.post("/api/agent/takeover", json={"sender_id": sender_of(client, "web-t")}, headers=agent)
     assert response.status_code == 200
     ticket = response.json()
     assert (ticket["reason"], ticket["status"], ticket["assignee"], ticket["channel"]) == (
@@ -203,22 +207,22 @@ def test_takeover_opens_a_ticket_taken_by_the_caller_and_routes_the_citizen_to_t
     assert _updates(client, "web-t")[-1] == ("system", JOINED_TEXT)
 
     asked = len(fake_rasa.received)
-    held = client.post("/api/chat", json={"sender_id": "web-t", "text": "在吗"}).json()
+    held = say(client, "web-t", "在吗").json()
     assert held["messages"] == [] and held["handover"]["ticket"] == ticket["number"]
     assert len(fake_rasa.received) == asked
 
-    again = client.post("/api/agent/takeover", json={"sender_id": "web-t"}, headers=agent)
+    again = client.post("/api/agent/takeover", json={"sender_id": sender_of(client, "web-t")}, headers=agent)
     assert again.status_code == 200 and again.json()["number"] == ticket["number"]
-    assert client.post("/api/agent/takeover", json={"sender_id": "web-t"}, headers=other_agent).status_code == 409
+    assert client.post("/api/agent/takeover", json={"sender_id": sender_of(client, "web-t")}, headers=other_agent).status_code == 409
 
     client.post(f"/api/agent/tickets/{ticket['number']}/close", headers=agent)
-    assert fake_rasa.events[-2:] == [("web-t", "resume"), ("web-t", "action")]
-    assert client.post("/api/chat", json={"sender_id": "web-t", "text": "你好"}).json()["messages"][0]["text"] == "收到：你好"
+    assert fake_rasa.events[-2:] == [(sender_of(client, "web-t"), "resume"), (sender_of(client, "web-t"), "action")]
+    assert say(client, "web-t", "你好").json()["messages"][0]["text"] == "收到：你好"
 
 
 def test_takeover_of_a_waiting_handover_takes_that_ticket(client, fake_rasa, agent):
     number = _handover(client, fake_rasa, "web-w")
-    ticket = client.post("/api/agent/takeover", json={"sender_id": "web-w"}, headers=agent).json()
+    ticket = client.post("/api/agent/takeover", json={"sender_id": sender_of(client, "web-w")}, headers=agent).json()
     assert (ticket["number"], ticket["reason"], ticket["status"]) == (number, "human", "taken")
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from accounts.service import AccountBook
 from service.deps import SESSION_COOKIE
+from tests.service.citizens import say
 from tests.service.login import PASSWORD, login_headers
 
 ASSIST = {"question": "外地人怎么办居住证，要带什么"}
@@ -89,7 +90,7 @@ def test_disabled_account_is_locked_out_at_once(client, book):
 
 
 def test_citizens_stay_anonymous(client):
-    assert client.post("/api/chat", json={"sender_id": "citizen-1", "text": "居住证"}).status_code == 200
+    assert say(client, "citizen-1", "居住证").status_code == 200
     assert client.get("/").status_code == 200
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import make_url
 from service.main import create_app
 from service.rasa_client import RasaClient
 from tests.faults import TcpProxy
+from tests.service.citizens import say
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def outage_client(settings, fake_rasa, engine_source, db_proxy):
 
 
 def chat(client, text):
-    return client.post("/api/chat", json={"sender_id": "web-outage", "text": text})
+    return say(client, "web-outage", text)
 
 
 def test_requests_fail_with_503_while_the_database_is_away_and_work_again_when_it_is_back(outage_client, db_proxy):

@@ -9,6 +9,7 @@ from journal.log import ChatJournal
 from knowledge.schema import Material
 from knowledge.store import record_to_json
 from service.routes.editor_tools import detect_aspect
+from tests.service.citizens import rate, say
 from tests.service.login import login_headers
 
 
@@ -91,9 +92,8 @@ def test_todo_lists_declined_questions_and_useless_answers_biggest_first(client,
         journal.note_unanswered(f"web-{minute}", text, "reject", now=now + timedelta(seconds=minute))
     fake_rasa.scripted["居住证要钱吗"] = answer_record(records[0], "fee", {r.code: r for r in records}.get).text
     for sender in ("web-r1", "web-r2", "web-r3"):
-        message = client.post("/api/chat", json={"sender_id": sender, "text": "居住证要钱吗"}).json()["messages"][0]
-        client.post("/api/ratings", json={"sender_id": sender, "message_id": message["id"], "useful": False,
-                                          "reason": "没说工本费" if sender == "web-r1" else None})
+        message = say(client, sender, "居住证要钱吗").json()["messages"][0]
+        rate(client, sender, message["id"], False, reason="没说工本费" if sender == "web-r1" else None)
 
     response = client.get("/api/editor/todo", headers=editor)
     assert response.status_code == 200

@@ -1,7 +1,8 @@
 """Fakes for the WeChat channel's tests: the WeChat server (its requests in, its API out) and a scripted bot.
 
 ``WeChatServer`` does what the real server does, with wechatpy's own functions:
-it signs each request with the token, encrypts it with the EncodingAESKey in
+it signs each request with the token, the current time and a nonce of its own
+(the endpoint takes each pair once, within 5 minutes), encrypts it with the EncodingAESKey in
 safe mode, and opens (decrypts, parses) the passive replies. ``FakeWeChatApi``
 plays the token and customer-service endpoints behind an ``httpx.MockTransport``.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -69,18 +71,23 @@ class WeChatServer:
         self.token = token
         self.crypto = WeChatCrypto(token, aes_key, app_id) if aes_key else None
         self._nonce = 0
+        self.last_request: tuple[dict[str, str], bytes] | None = None
 
-    def query(self, *, token: str | None = None) -> dict[str, str]:
+    def query(self, *, token: str | None = None, timestamp: int | None = None) -> dict[str, str]:
+        """Signed like WeChat's: now (or ``timestamp``), with a nonce never used before, by this
+        or any other fake server (the workers of one test share the nonce claims in Redis)."""
         self._nonce += 1
-        timestamp, nonce = str(int(time.time())), f"n{self._nonce}"
-        return {"signature": sign(token or self.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+        nonce = f"{self._nonce}{uuid.uuid4().int % 10**9:09d}"
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        return {"signature": sign(token or self.token, stamp, nonce), "timestamp": stamp, "nonce": nonce}
 
     def verify(self, echostr: str, *, token: str | None = None) -> httpx.Response:
         return self.client.get("/wechat", params={**self.query(token=token), "echostr": echostr})
 
-    def post(self, xml: str, *, token: str | None = None, tamper: bool = False) -> httpx.Response:
+    def post(self, xml: str, *, token: str | None = None, tamper: bool = False,
+             timestamp: int | None = None) -> httpx.Response:
         """Post a message as WeChat does: signed; in safe mode encrypted, with ``msg_signature``."""
-        query = {**self.query(token=token), "openid": "o-unused"}
+        query = {**self.query(token=token, timestamp=timestamp), "openid": "o-unused"}
         body = xml
         if self.crypto is not None:
             envelope = xmltodict.parse(self.crypto.encrypt_message(xml, query["nonce"], query["timestamp"]))["xml"]
@@ -92,7 +99,15 @@ class WeChatServer:
                     f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>")
         elif tamper:
             query["signature"] = "0" * 40
-        return self.client.post("/wechat", params=query, content=body.encode("utf-8"),
+        self.last_request = (query, body.encode("utf-8"))
+        return self.client.post("/wechat", params=query, content=self.last_request[1],
+                                headers={"Content-Type": "text/xml"})
+
+    def replay(self, *, body: bytes | None = None) -> httpx.Response:
+        """The last request sent again as it was captured: same signed URL, same (or another) body."""
+        assert self.last_request is not None, "nothing was posted yet"
+        query, captured = self.last_request
+        return self.client.post("/wechat", params=query, content=captured if body is None else body,
                                 headers={"Content-Type": "text/xml"})
 
     def send_text(self, openid: str, content: str, msg_id: int | None = None) -> httpx.Response:
