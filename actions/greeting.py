@@ -13,13 +13,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.engine_provider import default_source
-from actions.hall_provider import HallServices, default_hall
-from actions.item_actions import ItemConversation
-from index.live import EngineSource
+from actions.item_actions import ActionAnswerItem
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +31,8 @@ def is_greeting(text: str) -> bool:
     return not said or any(word in said for word in GREETING_WORDS)
 
 
-class ActionGreet(Action):
-    def __init__(self, source: EngineSource | None = None, hall: HallServices | None = None):
-        self._source = source
-        self._hall = hall
+class ActionGreet(ActionAnswerItem):
+    """``action_answer_item`` for anything that is not a greeting."""
 
     def name(self) -> str:
         return "action_greet"
@@ -48,5 +43,4 @@ class ActionGreet(Action):
             dispatcher.utter_message(response="utter_greet")
             return []
         logger.info("a %r read as a greeting says no greeting word: answered as a question", text[:40])
-        source = self._source or default_source()
-        return ItemConversation(source.engine(), tracker, dispatcher, lambda: self._hall or default_hall()).respond()
+        return super().run(dispatcher, tracker, domain)

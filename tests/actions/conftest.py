@@ -31,6 +31,18 @@ AFTERNOON = ["13:30-14:00", "14:00-15:00", "15:00-16:00", "16:00-17:00"]
 QINGSHAN_HALL = "T-HALL-QS"
 LINJIANG_HALL = "T-HALL-LJ"
 
+# a booking form filled and confirmed: what a citizen has said when the booking is made
+PHONE = "13812345678"
+FILLED = {
+    "appointment_item": "T-JZ-001",
+    "appointment_hall": QINGSHAN_HALL,
+    "appointment_date": TOMORROW.isoformat(),
+    "appointment_slot": "10:00-11:00",
+    "appointment_name": "王秀英",
+    "appointment_phone": PHONE,
+    "appointment_confirmed": "yes",
+}
+
 
 def hall_json(code: str, name: str, district: str, **changes: object) -> dict:
     """A hall open Monday to Friday, one place per slot (so a slot is easily filled)."""

@@ -22,8 +22,10 @@ from actions.appointment_form import (
 from actions.booking_draft import FIELDS, TIME_HINT
 from hall.tables import BookingRow
 from tests.actions.conftest import (
+    FILLED,
     LINJIANG_HALL,
     NOW,
+    PHONE,
     QINGSHAN_HALL,
     SENDER,
     TODAY,
@@ -33,16 +35,6 @@ from tests.actions.conftest import (
     slots_of,
 )
 
-PHONE = "13812345678"
-FILLED = {
-    "appointment_item": "T-JZ-001",
-    "appointment_hall": QINGSHAN_HALL,
-    "appointment_date": TOMORROW.isoformat(),
-    "appointment_slot": "10:00-11:00",
-    "appointment_name": "王秀英",
-    "appointment_phone": PHONE,
-    "appointment_confirmed": "yes",
-}
 ALL_CLEARED = {name: None for name in (*FIELDS, TIME_HINT)}
 
 

@@ -17,18 +17,8 @@ from actions.appointment_form import ActionBookAppointment
 from actions.booking_draft import FIELDS
 from actions.booking_lookup import ActionShowRecentBooking
 from actions.hall_provider import HallServices
-from tests.actions.conftest import NOW, QINGSHAN_HALL, SENDER, TODAY, TOMORROW, make_tracker
+from tests.actions.conftest import FILLED, NOW, PHONE, QINGSHAN_HALL, SENDER, TODAY, TOMORROW, make_tracker
 
-PHONE = "13812345678"
-FILLED = {
-    "appointment_item": "T-JZ-001",
-    "appointment_hall": QINGSHAN_HALL,
-    "appointment_date": TOMORROW.isoformat(),
-    "appointment_slot": "10:00-11:00",
-    "appointment_name": "王秀英",
-    "appointment_phone": PHONE,
-    "appointment_confirmed": "yes",
-}
 CLEARED = dict.fromkeys(FIELDS)
 
 
