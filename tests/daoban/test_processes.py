@@ -128,3 +128,18 @@ def test_rasa_gets_the_token_from_its_file_as_auth_token(tmp_path):
                           "--enable-api", "-i", "127.0.0.1"], env={"PYTHONPATH": str(tmp_path / "fake")},
                          capture_output=True, text=True, check=True, timeout=60)
     assert json.loads(out.stdout) == ["rasa", "run", "--enable-api", "-i", "127.0.0.1", "--auth-token", "s3cret"]
+
+
+def test_forwarded_for_is_believed_only_from_configured_proxies_and_workers_share_a_citizen_key(settings, tmp_path,
+                                                                                               monkeypatch):
+    monkeypatch.setattr(processes, "rasa_executable", lambda _settings: tmp_path / "venv-rasa" / "bin" / "rasa")
+    api = processes.process_specs(settings, tmp_path / "model.tar.gz")["api"]
+    assert "--no-proxy-headers" in api.argv and "--forwarded-allow-ips" not in api.argv
+    key = api.env[processes.CITIZEN_KEY_ENV]
+    assert len(key) >= 40 and file_stat.S_IMODE(processes.citizen_key_file(settings).stat().st_mode) == 0o600
+    assert not any(key in arg for arg in api.argv)
+
+    proxied = settings.model_copy(update={"trusted_proxies": "10.0.0.5, 10.0.0.6"})
+    argv = processes.process_specs(proxied, tmp_path / "model.tar.gz")["api"].argv
+    assert argv[argv.index("--forwarded-allow-ips") + 1] == "10.0.0.5,10.0.0.6" and "--proxy-headers" in argv
+    assert processes.process_specs(proxied, tmp_path / "model.tar.gz")["api"].env[processes.CITIZEN_KEY_ENV] == key
