@@ -25,6 +25,21 @@ class ChatUpdate(BaseModel):
     buttons: list[Button] = Field(default_factory=list)
 
 
+class HistoryMessage(BaseModel):
+    """A message of the conversation as the page shows it again after a reload."""
+
+    id: str
+    role: str  # citizen, bot, agent, system
+    text: str
+    kind: str | None = None
+    buttons: list[Button] = Field(default_factory=list)
+
+
+class HistoryResponse(BaseModel):
+    messages: list[HistoryMessage]
+    handover: HandoverState | None = None
+
+
 class UpdatesResponse(BaseModel):
     messages: list[ChatUpdate]
     handover: HandoverState | None = None

@@ -20,21 +20,24 @@ rated 没用 are grouped by guide for the editors.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from hall.tickets import Ticket
 from journal.errors import MessageNotFound
+from journal.log import JournalMessage
 from service.citizens import CitizenCookies
-from service.console_schemas import ChatUpdate, UpdatesResponse
+from service.console_schemas import ChatUpdate, HistoryMessage, HistoryResponse, UpdatesResponse
 from service.deps import CitizensDep, ClientAddressDep, ConversationsDep, JournalDep, TicketsDep
-from service.schemas import ChatRequest, ChatResponse, HandoverState
+from service.schemas import Button, ChatRequest, ChatResponse, HandoverState
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["chat"])
 
 CHANNEL = "web"
+HISTORY_MESSAGES = 100  # what a reloaded page shows again: the conversation's last hundred messages
 UPDATE_ROLES = ("agent", "system")  # what a person or the service said, as opposed to the bot's replies
 
 
@@ -68,6 +71,32 @@ def updates(request: Request, citizens: CitizensDep, journal: JournalDep, ticket
         messages=[ChatUpdate(id=m.id, role=m.role, text=m.text) for m in said],
         handover=handover_state(held) if held else None,
     )
+
+
+@router.get("/api/chat/history", response_model=HistoryResponse)
+def history(request: Request, citizens: CitizensDep, journal: JournalDep, tickets: TicketsDep) -> HistoryResponse:
+    """The citizen's conversation so far (masked, as kept), oldest first, for a page that was reloaded; nothing
+    without a cookie. A tapped choice reads as its title, as the citizen saw it, not as its payload."""
+    sender_id = citizens.of(request)
+    if sender_id is None:
+        return HistoryResponse(messages=[], handover=None)
+    kept = journal.messages(sender_id, HISTORY_MESSAGES)
+    held = tickets.active_for(sender_id)
+    return HistoryResponse(messages=in_people_s_words(kept), handover=handover_state(held) if held else None)
+
+
+def in_people_s_words(messages: Sequence[JournalMessage]) -> list[HistoryMessage]:
+    """Each message as shown on the page: a citizen's tap as the title of the choice tapped."""
+    shown, offered = [], {}
+    for m in messages:
+        text = offered.get(m.text, m.text) if m.role == "citizen" else m.text
+        shown.append(HistoryMessage(id=m.id, role=m.role, text=text, kind=m.kind,
+                                    buttons=[Button(title=t, payload=p) for t, p in m.buttons]))
+        if m.role == "bot" and m.buttons:
+            offered = {payload: title for title, payload in m.buttons}
+        elif m.role == "citizen":
+            offered = {}
+    return shown
 
 
 def handover_state(ticket: Ticket) -> HandoverState:

@@ -143,13 +143,15 @@
     });
   }
 
+  // Only an answer from a guide is rated: "请问预约人的姓名是？" is nothing to judge.
   function addBot(m) {
     var div = add("bot", m.text);
     addButtons(div, m.buttons);
     if (m.id !== undefined && m.id !== null && m.id !== "") {
       div.dataset.id = String(m.id);
-      addRating(div, m.id);
+      if (m.kind === "answer") addRating(div, m.id);
     }
+    log.scrollTop = log.scrollHeight;  // after the buttons: they must not sit below the fold
     return div;
   }
 
@@ -166,7 +168,9 @@
     var was = handover;
     handover = state || null;
     if (handover) {
-      document.getElementById("handover-title").textContent = "人工客服（工单 " + handover.ticket + "）正在为您服务";
+      document.getElementById("handover-title").textContent = handover.status === "waiting"
+        ? "已转人工（工单 " + handover.ticket + "），等待工作人员接入"
+        : "人工客服（工单 " + handover.ticket + "）正在为您服务";
       var due = new Date(handover.reply_due_at);
       document.getElementById("handover-due").textContent = handover.status === "waiting" && !isNaN(due.getTime())
         ? "工作人员将于 " + due.getHours() + ":" + String(due.getMinutes()).padStart(2, "0") + " 前回复您，请留在本页面。"
@@ -240,9 +244,27 @@
   // ---- sending ----
 
   var lastSent = false;
+  var sendButton = document.getElementById("send");
+  var typing = null;
+
+  // While the bot answers: a typing indicator, and no second message sent over the first.
+  function waiting(on) {
+    sendButton.disabled = on;
+    log.setAttribute("aria-busy", on ? "true" : "false");
+    if (on && !typing) {
+      typing = add("bot typing", "正在输入…");
+      typing.setAttribute("role", "status");
+    } else if (!on && typing) {
+      typing.remove();
+      typing = null;
+    }
+  }
+
   function send(text, shown) {
+    if (sendButton.disabled) return;
     add("user", shown || text);
     lastSent = true;
+    waiting(true);
     fetch("/api/chat", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -250,6 +272,7 @@
     }).then(function (response) {
       return response.json().then(function (body) { return { ok: response.ok, body: body }; });
     }).then(function (result) {
+      waiting(false);
       if (!result.ok) {
         add("error", (result.body && typeof result.body.detail === "string") ? result.body.detail : "请求未成功，请稍后再试。");
         return;
@@ -257,6 +280,7 @@
       (result.body.messages || []).forEach(addBot);
       showHandover(result.body.handover);
     }).catch(function () {
+      waiting(false);
       add("error", "网络连接失败，请稍后再试。");
     });
   }
@@ -270,6 +294,24 @@
   });
 
   add("bot", "您好！我是导办智能客服。请告诉我您要办什么事，例如“办理居住证需要什么材料？”");
-  // A reload while a person holds the conversation: show the banner and what staff wrote so far.
-  fetchUpdates(false).then(function (body) { showHandover(body.handover, true); }, function () { /* not there: stay quiet */ });
+
+  // A reload: the conversation so far comes back from the server (the citizen's cookie says whose), booking
+  // reference included, and the banner if a person holds it.
+  function showKept(m) {
+    if (m.role === "citizen") add("user", m.text);
+    else if (m.role === "bot") addBot(m);
+    else showUpdate(m);
+    if (m.id !== undefined && m.id !== null) {
+      seen[m.id] = true;
+      lastUpdate = String(m.id);
+    }
+  }
+  fetch("/api/chat/history", { headers: { "Accept": "application/json" } }).then(function (response) {
+    if (!response.ok) throw new Error(String(response.status));
+    return response.json();
+  }).then(function (body) {
+    (body.messages || []).forEach(showKept);
+    if ((body.messages || []).length) lastSent = true;
+    showHandover(body.handover, true);
+  }).catch(function () { /* nothing kept, or not reachable: a new conversation */ });
 })();

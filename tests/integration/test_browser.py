@@ -80,6 +80,13 @@ def test_citizen_chats_with_buttons_and_rates_an_answer(staff, browser):
     rated.locator(".rate-submit").click()
     expect(rated.locator(".rate-thanks")).to_be_visible()
 
+    # a reload brings the conversation back from the server, a tap as the title the citizen tapped
+    page.reload()
+    expect(page.locator(".msg.bot[data-id]").last).to_contain_text(f"（{title}）所需材料")
+    expect(page.locator(".msg.user").first).to_contain_text("办理居住证需要什么材料")
+    expect(page.locator(".msg.user").nth(1)).to_contain_text(title)
+    assert page.locator(".msg.user", has_text="/").count() == 0  # no payload shown
+
     page.click("#elder-toggle")
     expect(page.locator("html")).to_have_class(re.compile(r"\belder\b"))
     assert float(page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")) >= 22

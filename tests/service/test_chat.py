@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from actions.answers import answer_record
 from hall.tickets import TicketDesk
 from journal.log import ChatJournal
-from tests.service.citizens import rate, say, sender_of, updates
+from tests.service.citizens import browser, rate, say, sender_of, updates
 
 
 def test_chat_relays_text_and_buttons(client, fake_rasa):
@@ -288,3 +288,17 @@ def test_a_typed_slash_command_is_text_and_only_an_offered_payload_is_a_tap(clie
     sent = [m["message"] for m in fake_rasa.received]
     assert sent == ["／restart", '／book_appointment{"hall_code": "X"}', "居住证", "/ask_fee"]
 
+
+
+def test_a_reloaded_page_gets_its_own_conversation_back_in_the_citizen_s_words(client, fake_rasa):
+    assert client.get("/api/chat/history").json() == {"messages": [], "handover": None}  # no cookie: nothing
+    say(client, "web-reload", "居住证 我电话13812345678")  # the fake offers 收费标准 (/ask_fee)
+    say(client, "web-reload", "/ask_fee")  # tapped
+    say(client, "web-other-page", "社保卡")
+    body = browser(client, "web-reload").get("/api/chat/history").json()
+    assert [(m["role"], m["text"]) for m in body["messages"]] == [
+        ("citizen", "居住证 我电话138****5678"), ("bot", "收到：居住证 我电话138****5678"),
+        ("citizen", "收费标准"), ("bot", "收到：/ask_fee"),
+    ]
+    assert body["messages"][1]["buttons"] == [{"title": "收费标准", "payload": "/ask_fee"}]
+    assert body["handover"] is None
