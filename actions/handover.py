@@ -61,14 +61,22 @@ def asks_for_person(text: str) -> bool:
 
 
 def transcript(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """What was said, in order: the citizen's messages and the bot's replies."""
-    lines = []
+    """What was said, in order, in people's words: the citizen's messages (what they typed, a tapped choice as
+    its title, never a payload such as ``/affirm``) and the bot's replies."""
+    lines: list[tuple[str, str]] = []
+    offered: dict[str, str] = {}
     for event in events:
         text = (event.get("text") or "").strip()
         if event.get("event") == "user" and text:
-            lines.append(("citizen", text))
-        elif event.get("event") == "bot" and text:
-            lines.append(("bot", text))
+            metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
+            said = str(metadata.get("typed") or text).strip()
+            lines.append(("citizen", offered.get(said, said)))
+            offered = {}
+        elif event.get("event") == "bot":
+            if text:
+                lines.append(("bot", text))
+            buttons = [b for b in (event.get("data") or {}).get("buttons") or [] if isinstance(b, dict)]
+            offered.update({str(b.get("payload")): str(b.get("title")) for b in buttons})
     return lines
 
 

@@ -21,7 +21,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal, get_args
 
@@ -311,6 +311,21 @@ def _message(row: Row) -> JournalMessage:
                           item_code=row.item_code, item_version=row.item_version, at=from_db(row.at),
                           kind=row.kind, buttons=_buttons(row.buttons),
                           about=tuple(json.loads(row.about)) if row.about else ())
+
+
+def in_people_s_words(messages: Sequence[JournalMessage]) -> list[JournalMessage]:
+    """``messages`` as the citizen saw them: a tapped choice (its payload, as the page sent it) written as the
+    title of the choice it was in the bot's message just before; what agents and reloaded pages show."""
+    shown, offered = [], {}
+    for message in messages:
+        if message.role == "citizen" and message.text in offered:
+            message = replace(message, text=offered[message.text])
+        shown.append(message)
+        if message.role == "bot" and message.buttons:
+            offered = {payload: title for title, payload in message.buttons}
+        elif message.role == "citizen":
+            offered = {}
+    return shown
 
 
 def _buttons(stored: str | None) -> tuple[tuple[str, str], ...]:

@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from hall.errors import TicketNotFound, TicketStateError
 from hall.privacy import mask_text
 from hall.tickets import Ticket
-from journal.log import ChatJournal
+from journal.log import ChatJournal, in_people_s_words
 from service.console_schemas import (
     ConversationListOut,
     ConversationOut,
@@ -138,7 +138,8 @@ async def takeover(body: TakeoverRequest, request: Request, tickets: TicketsDep,
     item_name = await run_in_threadpool(store.name_of, item_code)
     opened = await _desk(
         tickets.open, sender_id=sender, channel=_channel(sender), reason="agent_takeover", item_code=item_code,
-        item_name=item_name, district=None, missing_materials=[], transcript=[(m.role, m.text) for m in history],
+        item_name=item_name, district=None, missing_materials=[],
+        transcript=[(m.role, m.text) for m in in_people_s_words(history)],
         now=_now(), reply_within=timedelta(minutes=settings.handover_reply_minutes),
     )
     ticket = await _desk(tickets.take, opened.number, agent.username, _now())

@@ -20,14 +20,13 @@ rated 没用 are grouped by guide for the editors.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from hall.tickets import Ticket
 from journal.errors import MessageNotFound
-from journal.log import JournalMessage
+from journal.log import in_people_s_words
 from service.citizens import CitizenCookies
 from service.console_schemas import ChatUpdate, HistoryMessage, HistoryResponse, UpdatesResponse
 from service.deps import CitizensDep, ClientAddressDep, ConversationsDep, JournalDep, TicketsDep
@@ -82,21 +81,9 @@ def history(request: Request, citizens: CitizensDep, journal: JournalDep, ticket
         return HistoryResponse(messages=[], handover=None)
     kept = journal.messages(sender_id, HISTORY_MESSAGES)
     held = tickets.active_for(sender_id)
-    return HistoryResponse(messages=in_people_s_words(kept), handover=handover_state(held) if held else None)
-
-
-def in_people_s_words(messages: Sequence[JournalMessage]) -> list[HistoryMessage]:
-    """Each message as shown on the page: a citizen's tap as the title of the choice tapped."""
-    shown, offered = [], {}
-    for m in messages:
-        text = offered.get(m.text, m.text) if m.role == "citizen" else m.text
-        shown.append(HistoryMessage(id=m.id, role=m.role, text=text, kind=m.kind,
-                                    buttons=[Button(title=t, payload=p) for t, p in m.buttons]))
-        if m.role == "bot" and m.buttons:
-            offered = {payload: title for title, payload in m.buttons}
-        elif m.role == "citizen":
-            offered = {}
-    return shown
+    shown = [HistoryMessage(id=m.id, role=m.role, text=m.text, kind=m.kind,
+                            buttons=[Button(title=t, payload=p) for t, p in m.buttons]) for m in in_people_s_words(kept)]
+    return HistoryResponse(messages=shown, handover=handover_state(held) if held else None)
 
 
 def handover_state(ticket: Ticket) -> HandoverState:

@@ -10,6 +10,21 @@ ID_NUMBER = "11010119900307123X"
 PHONE = "13812345678"
 
 
+def test_transcript_shows_a_tap_as_its_title_and_a_typed_choice_as_typed():
+    events = [
+        user_event("居住证怎么办"),
+        {"event": "bot", "text": "您是想办理哪一项？", "data": {"buttons": [
+            {"title": "居住证申领", "payload": '/ask_item{"item_code":"T-JZ-001"}'},
+            {"title": "居住证签注", "payload": '/ask_item{"item_code":"T-JZ-002"}'}]}},
+        user_event('/ask_item{"item_code":"T-JZ-002"}'),
+        {"event": "bot", "text": "请问预约哪天？", "data": {"buttons": [{"title": "明天", "payload": "/affirm"}]}},
+        {"event": "user", "text": "/affirm", "metadata": {"typed": "第一个"}, "parse_data": {}},
+        user_event("/restart"),  # offered by nobody: kept as typed
+    ]
+    assert [text for role, text in transcript(events) if role == "citizen"] == [
+        "居住证怎么办", "居住证签注", "第一个", "/restart"]
+
+
 def test_transcript_keeps_what_was_said_in_order_with_roles():
     events = [
         {"event": "action", "name": "action_session_start"},

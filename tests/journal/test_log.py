@@ -1,7 +1,7 @@
 """The journal on SQLite and PostgreSQL: recording (masked, ordered), polling after a message, ratings, the to-do list."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -141,3 +141,15 @@ def test_recent_conversations_newest_first_one_each(journal, monkeypatch):
     ]
     assert [c.sender_id for c in journal.recent_conversations()] == ["web-c", "wechat:o1", "web-a", "web-b"]
     assert conversations[0].last_at == NOW + timedelta(minutes=5)
+
+
+def test_a_tap_reads_as_the_title_of_the_choice_it_was_offered_in():
+    from journal.log import JournalMessage, in_people_s_words
+
+    def message(role: str, text: str, buttons=()) -> JournalMessage:
+        return JournalMessage(id=text, sender_id="s", channel="web", role=role, text=text, item_code=None,
+                              item_version=None, at=datetime(2026, 12, 3, tzinfo=timezone.utc), buttons=buttons)
+
+    said = [message("citizen", "居住证"), message("bot", "哪一项？", (("申领", "/ask_item{\"c\":1}"), ("签注", "/x"))),
+            message("citizen", "/x"), message("bot", "好的"), message("citizen", "/x")]
+    assert [m.text for m in in_people_s_words(said)] == ["居住证", "哪一项？", "签注", "好的", "/x"]
