@@ -115,6 +115,19 @@ TOO_MANY_HANDOVERS = ("这个网络这一小时内转人工的次数已经很多
                       "请拨打12345政务服务热线，或稍后再试；您也可以继续向我提问。")
 
 
+def message_channel(tracker: Tracker) -> str:
+    """The channel the citizen wrote on, as the service says it (``web``, ``wechat``): every channel reaches
+    Rasa through its REST webhook, so Rasa's own input channel is always ``rest``."""
+    metadata = tracker.latest_message.get("metadata")
+    said = metadata.get("channel") if isinstance(metadata, dict) else None
+    if isinstance(said, str) and said:
+        return said
+    rasa = tracker.get_latest_input_channel()
+    if rasa and rasa != "rest":
+        return rasa
+    return "wechat" if tracker.sender_id.startswith("wechat:") else "web"
+
+
 def _handover_allowed(tracker: Tracker) -> bool:
     """False only when the service said this message's address has no hand-overs left this hour."""
     metadata = tracker.latest_message.get("metadata")
@@ -188,5 +201,5 @@ class ActionHandover(Action):
             if quoted is not None:
                 return quoted
         reason = handover_reason(intent, text)
-        channel = (tracker.get_latest_input_channel() or "web")
+        channel = message_channel(tracker)
         return open_handover(dispatcher, tracker, reason, hall(), source, channel)

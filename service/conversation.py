@@ -108,7 +108,7 @@ class Conversations:
             logger.info("%s's reply read as choice %r (%s)", sender_id, pick.choice.title, pick.how)
         may_hand_over = origin is None or self.handovers is None or self.handovers.left(origin)
         metadata = {"typed": text, "offers": [{"title": c.title, "payload": c.payload} for c in choices],
-                    HANDOVER_ALLOWED: may_hand_over}
+                    HANDOVER_ALLOWED: may_hand_over, "channel": channel}
         said = pick.choice.payload if pick else await run_in_threadpool(self._as_said, sender_id, text)
         raw = await self.rasa.send(sender_id, said, metadata)
         if held is not None and _all_unanswered(raw):

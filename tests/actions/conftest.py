@@ -90,7 +90,7 @@ def engine_source(hashing_embedder, seeded_store, tmp_path):
 def make_tracker(
     text: str, intent: str, slots: dict | None = None, entities: list | None = None, *,
     events: list | None = None, active_loop: str | None = None, requested_slot: str | None = None,
-    input_channel: str | None = None, sender_id: str = SENDER,
+    input_channel: str | None = None, sender_id: str = SENDER, metadata: dict | None = None,
 ) -> Tracker:
     """A tracker whose latest message is ``text``; ``events`` are the conversation so far.
 
@@ -106,7 +106,8 @@ def make_tracker(
     return Tracker(
         sender_id=sender_id,
         slots=slots,
-        latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or []},
+        latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or [],
+                        **({"metadata": metadata} if metadata is not None else {})},
         events=events,
         paused=False,
         followup_action=None,

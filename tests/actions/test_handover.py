@@ -77,6 +77,13 @@ def _conversation() -> list[dict]:
     ]
 
 
+def test_a_wechat_ticket_says_wechat_though_every_message_reaches_rasa_through_rest(engine_source, hall_services):
+    tracker = make_tracker("转人工", "request_human", events=[], input_channel="rest",
+                           metadata={"channel": "wechat"})
+    _handover(engine_source, hall_services, tracker)
+    assert hall_services.tickets.active_for(SENDER).channel == "wechat"
+
+
 def test_handover_opens_one_ticket_with_everything_a_person_needs(engine_source, hall_services):
     tracker = make_tracker("材料不全办不成，转人工", "request_human", slots={"item_code": "T-JZ-001", "district": "青山区"},
                            events=_conversation(), input_channel="wechat")

@@ -19,7 +19,7 @@ def test_chat_relays_text_and_buttons(client, fake_rasa):
     }
     assert fake_rasa.received == [{"sender": sender_of(client, "web-abc"), "message": "办理居住证需要什么材料？",
                                    "metadata": {"typed": "办理居住证需要什么材料？", "offers": [],
-                                                "handover_allowed": True}}]
+                                                "handover_allowed": True, "channel": "web"}}]
 
 
 def test_the_kind_the_bot_gives_its_message_reaches_the_page_and_the_journal(client, fake_rasa):
@@ -40,7 +40,7 @@ def test_a_typed_reply_is_read_against_the_choices_the_bot_just_offered(client, 
     # the bot still learns what was typed, and which choices were open
     assert fake_rasa.received[1]["metadata"] == {"typed": "第一个",
                                                  "offers": [{"title": "收费标准", "payload": "/ask_fee"}],
-                                                 "handover_allowed": True}
+                                                 "handover_allowed": True, "channel": "web"}
     # the journal keeps the citizen's words, not the payload
     citizen = [m.text for m in ChatJournal(client.app.state.store.engine).messages(sender_of(client, "web-pick")) if m.role == "citizen"]
     assert citizen == ["居住证", "第一个", "收费的", "社保卡怎么补办"]

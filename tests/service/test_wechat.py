@@ -58,7 +58,7 @@ def test_text_message_round_trip(wechat, scripted_rasa):
     assert reply.content == "收到：办理居住证需要什么材料？"
     assert scripted_rasa.received == [{"sender": f"wechat:{OPENID}", "message": "办理居住证需要什么材料？",
                                        "metadata": {"typed": "办理居住证需要什么材料？", "offers": [],
-                                                    "handover_allowed": True}}]
+                                                    "handover_allowed": True, "channel": "wechat"}}]
 
 
 def test_a_message_with_a_bad_signature_is_403_and_the_bot_is_not_asked(wechat, scripted_rasa, caplog):
