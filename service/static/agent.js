@@ -43,6 +43,14 @@
     return parts.join("；");
   }
 
+  // How sure the engine is, in a word an agent reads at a glance; the raw score stays in the tooltip.
+  var CONFIDENCE = { high: "把握较大", medium: "可能相关", low: "仅供参考" };
+  function confidence(level, score) {
+    var attrs = { className: "muted score confidence-" + level };
+    if (score !== null && score !== undefined && !isNaN(score)) attrs.title = "匹配分 " + Number(score).toFixed(3);
+    return el("span", attrs, CONFIDENCE[level]);
+  }
+
   function answerCard(answer, decision, score) {
     var source = "来源：《" + answer.name + "》办事指南（" + answer.item_id + "），第 " + answer.version + " 版，更新于 " + C.formatTime(answer.updated_at).slice(0, 10);
     var variant = variantText(answer.district);
@@ -51,12 +59,14 @@
       el("div", { className: "head" }, null,
         el("span", { className: "name" }, answer.name),
         el("span", { className: "tag decision " + decision }, label(DECISIONS, decision)),
-        score === null ? null : el("span", { className: "muted score" }, "匹配分 " + score.toFixed(4))),
+        confidence("high", score)),
       el("div", { className: "text" }, answer.text),
       el("div", { className: "source" }, source),
       variant ? el("div", { className: "variant" }, "办理地点　" + variant) : null);
     card.appendChild(el("div", { className: "row" }, null, copyButton(function () {
-      return [answer.text, source, variant].filter(Boolean).join("\n");
+      // the answer's own text already ends with its source: name it once
+      var cited = answer.text.indexOf("来源") >= 0;
+      return [answer.text, cited ? null : source, variant].filter(Boolean).join("\n");
     })));
     return card;
   }
@@ -69,7 +79,7 @@
         el("span", { className: "name" }, candidate.name),
         el("span", { className: "tag decision " + (decision === "answer" ? "other" : decision) },
           decision === "answer" ? "其他候选" : label(DECISIONS, decision)),
-        el("span", { className: "muted score" }, "匹配分 " + Number(candidate.score).toFixed(4))),
+        confidence(decision === "answer" ? "low" : "medium", Number(candidate.score))),
       candidate.snippet ? el("div", { className: "text" }, candidate.snippet) : null,
       el("div", { className: "source" }, "事项编码 " + candidate.item_id));
     card.appendChild(el("div", { className: "row" }, null, copyButton(function () {
@@ -94,6 +104,8 @@
     box.appendChild(list);
     var summary = "判断：" + label(DECISIONS, body.decision) + "，共 " + list.children.length + " 条建议。";
     if (!list.children.length) summary = "没有找到相关的办事指南，可引导来电人拨打 12345 政务服务便民热线。";
+    var corrections = (body.corrections || []).map(function (c) { return "“" + c.typed + "”按“" + c.read_as + "”理解"; });
+    if (corrections.length) summary = "已纠正输入：" + corrections.join("，") + "。" + summary;
     C.say($("assist-status"), summary, "");
   }
 

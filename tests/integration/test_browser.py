@@ -108,9 +108,12 @@ def test_agent_takes_over_replies_and_hands_back(staff, browser):
     agent = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
     agent.goto(f"{staff.api_url}/agent")
     _login(agent, "agent-wang")
-    agent.fill("#assist-question", "外地人在青山区办居住证要带什么")
+    agent.fill("#assist-question", "外地人在青山区办居住症要带什么")  # a slip the engine reads as 居住证
     agent.click("#assist-submit")
     expect(agent.locator(".suggestion").first).to_contain_text("居住证", timeout=60_000)
+    expect(agent.locator(".suggestion").first).to_contain_text("把握较大")  # a word, not a raw score
+    expect(agent.locator("#assist-results")).not_to_contain_text("匹配分")
+    expect(agent.locator("#assist-status")).to_contain_text(re.compile(r"已纠正输入：“[^”]*居住症”按“[^”]*居住证”理解"))
 
     agent.click("#takeover-refresh")
     row = agent.locator(f'.conversation-row[data-sender="{sender}"]')
