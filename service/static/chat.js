@@ -18,9 +18,14 @@
 
   // ---- 长辈版 ----
 
+  var STANDARD_PLACEHOLDER = input.getAttribute("placeholder");
   function setElder(on) {
     document.documentElement.classList.toggle("elder", on);
     elderToggle.setAttribute("aria-pressed", on ? "true" : "false");
+    // the button says what it does now: on, it leaves 长辈版; the shorter placeholder fits large type
+    elderToggle.textContent = on ? "退出长辈版" : "长辈版";
+    elderToggle.title = on ? "回到标准版" : "大字体、高对比度";
+    input.setAttribute("placeholder", on ? "请输入您的问题" : STANDARD_PLACEHOLDER);
     if (on) localStorage.setItem(ELDER_KEY, "1");
     else localStorage.removeItem(ELDER_KEY);
   }

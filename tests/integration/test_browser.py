@@ -90,6 +90,13 @@ def test_citizen_chats_with_buttons_and_rates_an_answer(staff, browser):
     page.click("#elder-toggle")
     expect(page.locator("html")).to_have_class(re.compile(r"\belder\b"))
     assert float(page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")) >= 22
+    expect(page.locator("#elder-toggle")).to_have_text("退出长辈版")  # says how to leave it
+    conversation = page.locator("#log").bounding_box()
+    assert conversation["height"] >= 0.75 * 844, conversation  # three quarters of the phone's screen
+    placeholder_fits = page.evaluate("(() => { const i = document.getElementById('text'); const c = document"
+                                     ".createElement('canvas').getContext('2d'); c.font = getComputedStyle(i).font;"
+                                     " return c.measureText(i.placeholder).width <= i.clientWidth; })()")
+    assert placeholder_fits
     _shot(page, "web-chat-elder")
 
 
