@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import tzinfo
+from datetime import date, tzinfo
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -30,6 +30,8 @@ from actions.engine_provider import default_source
 from actions.hall_provider import HallServices, default_hall
 from actions.item_actions import ItemConversation
 from actions.speech import say_text
+from hall.dates import format_day
+from hall.office_hours import reply_due
 from hall.tickets import Ticket
 from index.live import EngineSource
 from knowledge.schema import Item
@@ -134,9 +136,11 @@ def _handover_allowed(tracker: Tracker) -> bool:
     return not (isinstance(metadata, dict) and metadata.get("handover_allowed") is False)
 
 
-def handover_text(ticket: Ticket, zone: tzinfo | None = None) -> str:
-    """``zone`` is the hall's: tickets come back from the database in UTC."""
-    due = (ticket.reply_due_at.astimezone(zone) if zone else ticket.reply_due_at).strftime("%H:%M")
+def handover_text(ticket: Ticket, zone: tzinfo | None = None, today: date | None = None) -> str:
+    """``zone`` is the hall's: tickets come back from the database in UTC. A reply due on another day than
+    ``today`` (opened after hours) names that day."""
+    local = ticket.reply_due_at.astimezone(zone) if zone else ticket.reply_due_at
+    due = local.strftime("%H:%M") if today is None or local.date() == today else f"{format_day(local.date())} {local:%H:%M}"
     door = "请留下您的地址和联系电话，工作人员会和您约定上门时间。" if ticket.reason == "door_to_door" else ""
     return (
         f"已为您转接人工帮办（{REASON_TEXTS.get(ticket.reason, '人工服务')}），工单号 {ticket.number}。"
@@ -160,6 +164,7 @@ def open_handover(
     item = record if isinstance(record, Item) else None
     lines = transcript(tracker.events)
     now = hall.now()
+    due = reply_due(now, hall.reply_within, hall.bookings.halls())  # a person answers while the halls are open
     ticket = hall.tickets.open(
         sender_id=tracker.sender_id,
         channel=channel,
@@ -170,9 +175,9 @@ def open_handover(
         missing_materials=missing_materials(item, [text for role, text in lines if role == "citizen"]),
         transcript=lines,
         now=now,
-        reply_within=hall.reply_within,
+        reply_within=due - now,
     )
-    say_text(dispatcher, handover_text(ticket, now.tzinfo), HANDOVER, about=(record.code,) if record else ())
+    say_text(dispatcher, handover_text(ticket, now.tzinfo, today=now.date()), HANDOVER, about=(record.code,) if record else ())
     logger.info("handover %s for sender %s (%s)", ticket.number, tracker.sender_id, reason)
     return [SlotSet("handover_ticket", ticket.number), SlotSet("failures", 0.0)]
 

@@ -178,7 +178,8 @@
         : "人工客服（工单 " + handover.ticket + "）正在为您服务";
       var due = new Date(handover.reply_due_at);
       document.getElementById("handover-due").textContent = handover.status === "waiting" && !isNaN(due.getTime())
-        ? "工作人员将于 " + due.getHours() + ":" + String(due.getMinutes()).padStart(2, "0") + " 前回复您，请留在本页面。"
+        ? "工作人员将于 " + (due.toDateString() === new Date().toDateString() ? "" : (due.getMonth() + 1) + "月" + due.getDate() + "日 ")
+          + due.getHours() + ":" + String(due.getMinutes()).padStart(2, "0") + " 前回复您（办公时间内），请留在本页面。"
         : "您发送的消息将由工作人员直接阅读和回复。";
       banner.hidden = false;
       if (!pollTimer && !polling) pollTimer = setTimeout(poll, POLL_MS);

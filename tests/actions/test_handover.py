@@ -1,9 +1,12 @@
+from datetime import timedelta
+
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.hall_provider import HallServices
 from actions.handover import ActionHandover, handover_reason, missing_materials, transcript
 from knowledge.schema import Material
-from tests.actions.conftest import SENDER, bot_event, make_tracker, user_event
+from tests.actions.conftest import NOW, SENDER, bot_event, make_tracker, user_event
 from tests.conftest import make_item
 
 ID_NUMBER = "11010119900307123X"
@@ -123,3 +126,13 @@ def test_door_to_door_asks_for_an_address_and_needs_no_item(engine_source, hall_
     ticket = hall_services.tickets.active_for(SENDER)
     assert (ticket.reason, ticket.item_code, ticket.district, ticket.missing_materials) == ("door_to_door", None, None, ())
     assert "请留下您的地址和联系电话" in messages[0]["text"]
+
+
+def test_a_hand_over_at_night_promises_a_reply_after_the_next_opening_and_says_which_day(engine_source,
+                                                                                       hall_services, store):
+    night = NOW.replace(hour=21)  # Wednesday evening; both halls open Thursday at 09:00
+    at_night = HallServices(store.engine, lambda: night, timedelta(minutes=30))
+    messages, _ = _handover(engine_source, at_night, make_tracker("转人工", "request_human"))
+    ticket = at_night.tickets.active_for(SENDER)
+    assert ticket.reply_due_at.astimezone(night.tzinfo) == night.replace(day=26, hour=9, minute=30)
+    assert "11月26日（周四） 09:30 前回复" in messages[0]["text"]
