@@ -87,46 +87,102 @@ class SenderRateLimit(Protocol):
     def allow(self, sender_id: str) -> bool: ...
 
 
-class MemoryRateLimit:
-    """Fixed one-minute windows per sender, in this process; old windows are dropped as they pass."""
+class Budget(Protocol):
+    """How many of something (hand-overs) a key may still have in the current window, spent only when it is had."""
 
-    def __init__(self, per_minute: int, clock=time.time):  # type: ignore[no-untyped-def]
-        self._per_minute = per_minute
+    def left(self, key: str) -> bool: ...
+
+    def spend(self, key: str) -> None: ...
+
+
+class MemoryWindows:
+    """Fixed windows of ``window_s`` counted per key, in this process; old windows are dropped as they pass.
+
+    ``allow`` counts and checks at once (a rate); ``left`` and ``spend`` check first and count only what
+    happened (a budget).
+    """
+
+    def __init__(self, per_window: int, window_s: int, clock=time.time):  # type: ignore[no-untyped-def]
+        self._per_window = per_window
+        self._window_s = window_s
         self._clock = clock
         self._lock = threading.Lock()
         self._window = -1
         self._counts: dict[str, int] = {}
 
-    def allow(self, sender_id: str) -> bool:
-        window = int(self._clock() // 60)
+    def _current(self) -> dict[str, int]:
+        window = int(self._clock() // self._window_s)
+        if window != self._window:
+            self._window, self._counts = window, {}
+        return self._counts
+
+    def allow(self, key: str) -> bool:
         with self._lock:
-            if window != self._window:
-                self._window, self._counts = window, {}
-            self._counts[sender_id] = self._counts.get(sender_id, 0) + 1
-            return self._counts[sender_id] <= self._per_minute
+            counts = self._current()
+            counts[key] = counts.get(key, 0) + 1
+            return counts[key] <= self._per_window
+
+    def left(self, key: str) -> bool:
+        with self._lock:
+            return self._current().get(key, 0) < self._per_window
+
+    def spend(self, key: str) -> None:
+        self.allow(key)
 
 
-class RedisRateLimit:
-    """The same windows kept in Redis, so every API worker counts together; fails open if Redis is away."""
+class RedisWindows:
+    """The same windows kept in Redis, so every API worker counts together; fails open if Redis is away
+    (a missing limit is better than a refused citizen)."""
 
-    def __init__(self, url: str, per_minute: int, clock=time.time):  # type: ignore[no-untyped-def]
+    def __init__(self, url: str, per_window: int, window_s: int, clock=time.time):  # type: ignore[no-untyped-def]
         import redis
 
         self._client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        self._per_minute = per_minute
+        self._per_window = per_window
+        self._window_s = window_s
         self._clock = clock
 
-    def allow(self, sender_id: str) -> bool:
-        key = f"daoban:rate:{int(self._clock() // 60)}:{sender_id}"
+    def _key(self, key: str) -> str:
+        return f"daoban:windows:{self._window_s}:{int(self._clock() // self._window_s)}:{key}"
+
+    def _count(self, key: str) -> int | None:
         try:
             pipe = self._client.pipeline()
-            pipe.incr(key)
-            pipe.expire(key, 120)
-            count = pipe.execute()[0]
-        except Exception as exc:  # a missing rate limit is better than a refused citizen
-            logger.warning("rate limit unavailable (%s); letting the message through", exc.__class__.__name__)
+            pipe.incr(self._key(key))
+            pipe.expire(self._key(key), 2 * self._window_s)
+            return int(pipe.execute()[0])
+        except Exception as exc:
+            logger.warning("limit unavailable (%s); letting the request through", exc.__class__.__name__)
+            return None
+
+    def allow(self, key: str) -> bool:
+        count = self._count(key)
+        return count is None or count <= self._per_window
+
+    def left(self, key: str) -> bool:
+        try:
+            spent = self._client.get(self._key(key))
+        except Exception as exc:
+            logger.warning("limit unavailable (%s); letting the request through", exc.__class__.__name__)
             return True
-        return int(count) <= self._per_minute
+        return int(spent or 0) < self._per_window
+
+    def spend(self, key: str) -> None:
+        self._count(key)
+
+
+class MemoryRateLimit(MemoryWindows):
+    """One-minute windows per sender (or address), in this process."""
+
+    def __init__(self, per_minute: int, clock=time.time):  # type: ignore[no-untyped-def]
+        super().__init__(per_minute, 60, clock)
+
+
+class RedisRateLimit(RedisWindows):
+    """One-minute windows per sender (or address), shared by every API worker in Redis."""
+
+    def __init__(self, url: str, per_minute: int, clock=time.time):  # type: ignore[no-untyped-def]
+        super().__init__(url, per_minute, 60, clock)
 
 
 def sender_rate_limit(mode: str, redis_url: str, per_minute: int, clock=time.time) -> SenderRateLimit:  # type: ignore[no-untyped-def]
@@ -136,75 +192,8 @@ def sender_rate_limit(mode: str, redis_url: str, per_minute: int, clock=time.tim
     return MemoryRateLimit(per_minute, clock)
 
 
-class Budget(Protocol):
-    """How many of something (hand-overs) a key may still have in the current window, spent only when it is had."""
-
-    def left(self, key: str) -> bool: ...
-
-    def spend(self, key: str) -> None: ...
-
-
-class MemoryBudget:
-    """Fixed windows of ``window_s`` per key, in this process."""
-
-    def __init__(self, per_window: int, window_s: int = HOUR_S, clock=time.time):  # type: ignore[no-untyped-def]
-        self._per_window = per_window
-        self._window_s = window_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._window = -1
-        self._spent: dict[str, int] = {}
-
-    def _current(self) -> dict[str, int]:
-        window = int(self._clock() // self._window_s)
-        if window != self._window:
-            self._window, self._spent = window, {}
-        return self._spent
-
-    def left(self, key: str) -> bool:
-        with self._lock:
-            return self._current().get(key, 0) < self._per_window
-
-    def spend(self, key: str) -> None:
-        with self._lock:
-            spent = self._current()
-            spent[key] = spent.get(key, 0) + 1
-
-
-class RedisBudget:
-    """The same windows in Redis, shared by every API worker; fails open if Redis is away."""
-
-    def __init__(self, url: str, per_window: int, window_s: int = HOUR_S, clock=time.time):  # type: ignore[no-untyped-def]
-        import redis
-
-        self._client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        self._per_window = per_window
-        self._window_s = window_s
-        self._clock = clock
-
-    def _key(self, key: str) -> str:
-        return f"daoban:budget:{self._window_s}:{int(self._clock() // self._window_s)}:{key}"
-
-    def left(self, key: str) -> bool:
-        try:
-            spent = self._client.get(self._key(key))
-        except Exception as exc:  # a missing limit is better than a refused citizen
-            logger.warning("budget unavailable (%s); allowing", exc.__class__.__name__)
-            return True
-        return int(spent or 0) < self._per_window
-
-    def spend(self, key: str) -> None:
-        try:
-            pipe = self._client.pipeline()
-            pipe.incr(self._key(key))
-            pipe.expire(self._key(key), 2 * self._window_s)
-            pipe.execute()
-        except Exception as exc:
-            logger.warning("budget unavailable (%s); not counted", exc.__class__.__name__)
-
-
 def budget(mode: str, redis_url: str, per_window: int, window_s: int, clock=time.time) -> Budget:  # type: ignore[no-untyped-def]
     """Kept in Redis in production mode (several workers share one count), in memory otherwise."""
     if mode == "production":
-        return RedisBudget(redis_url, per_window, window_s, clock)
-    return MemoryBudget(per_window, window_s, clock)
+        return RedisWindows(redis_url, per_window, window_s, clock)
+    return MemoryWindows(per_window, window_s, clock)
