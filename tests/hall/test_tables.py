@@ -48,13 +48,19 @@ def test_migration_and_models_agree_for_alembic(engine):
         assert compare_metadata(context, Base.metadata) == []
 
 
-def test_downgrade_removes_the_hall_tables_and_upgrade_brings_them_back(database_url):
+def _downgraded(database_url: str, revision: str):
+    """An engine on a database migrated to the head, then down to ``revision``."""
     engine = make_engine(database_url)
     migrate(engine)
     config = alembic_config(database_url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0002")
+        command.downgrade(config, revision)
+    return engine
+
+
+def test_downgrade_removes_the_hall_tables_and_upgrade_brings_them_back(database_url):
+    engine = _downgraded(database_url, "0002")
     assert not HALL_TABLES & set(inspect(engine).get_table_names())
     migrate(engine)
     assert HALL_TABLES <= set(inspect(engine).get_table_names())
@@ -62,12 +68,7 @@ def test_downgrade_removes_the_hall_tables_and_upgrade_brings_them_back(database
 
 
 def test_downgrade_to_0007_removes_only_the_lookup_failures(database_url):
-    engine = make_engine(database_url)
-    migrate(engine)
-    config = alembic_config(database_url)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0007")
+    engine = _downgraded(database_url, "0007")
     tables = set(inspect(engine).get_table_names())
     assert "hall_lookup_failures" not in tables and HALL_TABLES - {"hall_lookup_failures"} <= tables
     migrate(engine)

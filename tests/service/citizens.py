@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
+from bench.clients import citizen_id
 from service.citizens import CITIZEN_COOKIE
 
 
@@ -40,10 +41,10 @@ def rate(client: TestClient, label: str, message_id: str, useful: bool | None = 
 def sender_of(client: TestClient, label: str) -> str:
     """The id the server issued the browser ``label``; one is issued now if it has sent nothing yet (a test
     that sets up a ticket before the citizen speaks), signed with the app's own key as the server would."""
-    jar = browser(client, label).cookies
-    cookie = jar.get(CITIZEN_COOKIE)
-    if not cookie:
+    citizen = browser(client, label)
+    issued = citizen_id(citizen)
+    if issued is None:
         citizens = client.app.state.citizens
-        cookie = citizens.sign(citizens.new_id())
-        jar.set(CITIZEN_COOKIE, cookie, domain="testserver.local", path="/api")
-    return cookie.rpartition(".")[0]
+        issued = citizens.new_id()
+        citizen.cookies.set(CITIZEN_COOKIE, citizens.sign(issued), domain="testserver.local", path="/api")
+    return issued
