@@ -24,10 +24,12 @@ a choice the bot offered this sender (the page sends a tapped button's payload
 as the message); typed by a citizen ("/restart", "/book_appointment{…}") it
 is text like any other.
 
-Where the message came from (``origin``: the client's address on the web, the
-openid on WeChat) has limits of its own, since a web citizen can always drop
-their cookie and come back as a new one: messages per minute, and hand-overs
-per hour (over it, the bot is told, and says so instead of opening a ticket).
+Where a web message came from (``origin``: the client's address) has limits of
+its own, since a web citizen can always drop their cookie and come back as a
+new one: messages per minute, and hand-overs per hour (over it, the bot is
+told, and says so instead of opening a ticket). WeChat messages all come from
+WeChat's servers and carry a verified openid, so only the sender's limit
+applies to them.
 """
 
 from __future__ import annotations
